@@ -1,0 +1,47 @@
+"""patchkit: make gevent monkey patching safe — profiles, a patch ledger, a detector.
+
+The public API is re-exported here. Importing patchkit is cheap and patches nothing; it does
+subscribe to gevent's patch events so that patches made by others are recorded too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from patchkit._version import __version__
+from patchkit.errors import ConfigError, PatchkitError, ProfileError, TargetError
+from patchkit.findings import Finding, Outcome, Report
+from patchkit.manager import apply, state, verify
+
+if TYPE_CHECKING:
+    from patchkit.detect.scan import scan
+    from patchkit.detect.watch import watch
+
+__all__ = [
+    "ConfigError",
+    "Finding",
+    "Outcome",
+    "PatchkitError",
+    "ProfileError",
+    "Report",
+    "TargetError",
+    "__version__",
+    "apply",
+    "scan",
+    "state",
+    "verify",
+    "watch",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The detectors import more than the patch manager needs; load them only when asked for.
+    if name == "scan":
+        from patchkit.detect.scan import scan
+
+        return scan
+    if name == "watch":
+        from patchkit.detect.watch import watch
+
+        return watch
+    raise AttributeError(f"module 'patchkit' has no attribute {name!r}")

@@ -1,0 +1,72 @@
+"""Run code in a fresh interpreter: patching is process-wide and cannot be undone in-process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The current environment without patchkit/gevent settings that would leak into a child."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PATCHKIT_", "GEVENT_"))}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(extra)
+    return env
+
+
+def run_python(
+    code: str,
+    *,
+    cwd: str | Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    args: tuple[str, ...] = (),
+) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` (dedented) with ``python -c`` in a fresh interpreter."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        cwd=cwd,
+        env=env if env is not None else clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def run_patchkit(
+    *args: str,
+    cwd: str | Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 90,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m patchkit ARGS`` as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "patchkit", *args],
+        cwd=cwd,
+        env=env if env is not None else clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
+    )
+
+
+def json_from_stdout(proc: subprocess.CompletedProcess[str]) -> Any:
+    """The JSON document a child printed as its last stdout line."""
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    assert lines, f"no stdout; stderr was:\n{proc.stderr}"
+    return json.loads(lines[-1])
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return path
