@@ -1,0 +1,50 @@
+# The README's two commands: `make demo` (audit the bundled leaky example) and `make test`.
+# Both create .venv and install patchkit with its test extra on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test unit compat lint docs matrix bench clean
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+		|| { echo "patchkit needs Python 3.10 or newer (set PYTHON=...)" >&2; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,docs]'
+	@# mysqlclient needs the MariaDB/MySQL client headers; its compat test skips without it.
+	@$(PY) -m pip install -q mysqlclient >/dev/null 2>&1 \
+		|| echo "note: mysqlclient not installed (no client headers); its compat test will skip"
+	@touch $@
+
+demo: $(VENV)/.installed
+	@# Exit status 1 means "findings": expected for the leaky example.
+	$(PY) -m patchkit audit examples/leaky_app.py || [ $$? -eq 1 ]
+
+test: lint unit compat
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest tests
+
+compat: $(VENV)/.installed
+	$(PY) -m patchkit run --profile full -m pytest compat_tests
+	$(PY) -m patchkit run --profile none -m pytest compat_tests
+
+docs: $(VENV)/.installed
+	$(PY) -m mkdocs build --strict
+
+matrix: $(VENV)/.installed
+	$(PY) tools/matrix.py
+
+bench: $(VENV)/.installed
+	$(PY) tools/bench/apply.py
+	$(PY) tools/bench/scan.py
+	$(PY) tools/bench/watch.py
+	$(PY) tools/bench/audit.py
+
+clean:
+	rm -rf $(VENV) build site .tox *.egg-info
