@@ -1,0 +1,118 @@
+"""Suite side: start peers on demand, run one probe process with a hard timeout, never orphan.
+
+Each probe and peer runs in its own session (process group); when a probe finishes or is
+killed, the whole group goes, pool workers included.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from compat_tests._probe import MARKER
+from compat_tests.cases import Case
+
+ROOT = Path(__file__).resolve().parent.parent
+PEER_START_S = 45.0
+
+
+class PeerUnavailable(RuntimeError):
+    pass
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.pop("PATCHKIT_PROFILE", None)  # peers run unpatched; probes get the profile explicitly
+    return env
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
+def _tail(stream: IO[bytes], limit: int = 600) -> str:
+    stream.seek(0)
+    return stream.read().decode(errors="replace").strip()[-limit:]
+
+
+class PeerPool:
+    """Peers by kind, started the first time a case needs one, stopped at the end."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, tuple[subprocess.Popen, dict[str, Any]]] = {}
+        self._failed: dict[str, str] = {}
+
+    def get(self, kind: str) -> dict[str, Any]:
+        if kind in self._failed:
+            raise PeerUnavailable(self._failed[kind])
+        if kind not in self._running:
+            try:
+                self._running[kind] = self._start(kind)
+            except PeerUnavailable as exc:
+                self._failed[kind] = str(exc)
+                raise
+        return self._running[kind][1]
+
+    def _start(self, kind: str) -> tuple[subprocess.Popen, dict[str, Any]]:
+        errors = tempfile.TemporaryFile()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "compat_tests._peers", kind],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
+            env=_env(), start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + PEER_START_S
+        while time.monotonic() < deadline and proc.poll() is None:
+            ready, _, _ = select.select([proc.stdout], [], [], 0.5)
+            line = proc.stdout.readline().decode() if ready else ""
+            if line.startswith("READY "):
+                return proc, json.loads(line[len("READY ") :])
+        _kill_group(proc)
+        raise PeerUnavailable(f"the local {kind} peer did not start: {_tail(errors)}")
+
+    def close(self) -> None:
+        for proc, _ in self._running.values():
+            proc.stdin.close()  # the peer exits when its stdin closes
+        for proc, _ in self._running.values():
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            _kill_group(proc)
+        self._running.clear()
+
+
+def run_probe(case: Case, profile: str, peers: dict[str, Any]) -> dict[str, Any]:
+    """Measure ``case`` in a fresh interpreter patched with ``profile``."""
+    cmd = [sys.executable, "-m", "compat_tests._probe", profile, case.library, json.dumps(peers)]
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=_env(), start_new_session=True)
+        try:
+            proc.wait(timeout=case.timeout_s)
+            hung = False
+        except subprocess.TimeoutExpired:
+            hung = True
+        _kill_group(proc)
+        lines = [ln for ln in _tail(out, 10**6).splitlines() if ln.startswith(MARKER)]
+        if lines:
+            return json.loads(lines[-1][len(MARKER) :])
+        stderr = _tail(err, 4000)
+    phases = [ln[len("phase: ") :] for ln in stderr.splitlines() if ln.startswith("phase: ")]
+    where = f"during {phases[-1]}" if phases else "before setup"
+    if hung:
+        why = f"hang: no result within {case.timeout_s:.0f} s ({where})"
+    else:
+        why = f"the probe died with exit status {proc.returncode} ({where}): {stderr[-300:]}"
+    return {"outcome": "broken", "factor": None, "max_stall_s": None, "detail": why}

@@ -1,0 +1,131 @@
+"""Fixtures of the compatibility suite: the profile under test, peers, probes and the verdict.
+
+Run it once per profile, patched before pytest imports anything::
+
+    python -m patchkit run --profile full -m pytest compat_tests
+
+Results go, one JSON object a line, to ``$PATCHKIT_COMPAT_RESULTS`` when it is set
+(tools/matrix.py merges them). A measured outcome that differs from compat_tests/expected.toml
+fails the test, showing both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from compat_tests._runner import PeerPool, PeerUnavailable, run_probe
+from compat_tests.cases import Case
+from compat_tests.expected import expected_outcome
+from compat_tests.services import service
+
+RESULTS_ENV = "PATCHKIT_COMPAT_RESULTS"
+_measured: list[dict[str, Any]] = []
+
+
+def applied_profile() -> str:
+    """The profile this process runs under, as patchkit's ledger recorded it."""
+    import patchkit
+
+    requests = patchkit.state().as_dict().get("requests") or []
+    named = [r.get("profile") for r in requests if r.get("profile")]
+    return named[-1] if named else os.environ.get("PATCHKIT_COMPAT_PROFILE", "none")
+
+
+@pytest.fixture(scope="session")
+def profile() -> str:
+    return applied_profile()
+
+
+@pytest.fixture(scope="session")
+def peers() -> Iterator[PeerPool]:
+    pool = PeerPool()
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+def _environment() -> dict[str, str]:
+    import gevent
+
+    return {
+        "python": platform.python_version(),
+        "gevent": gevent.__version__,
+        "platform": sys.platform,
+    }
+
+
+def _record(cell: dict[str, Any]) -> None:
+    _measured.append(cell)
+    path = os.environ.get(RESULTS_ENV)
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(cell) + "\n")
+
+
+def _skip_reason(case: Case, peers: PeerPool) -> str | None:
+    reason = case.missing()
+    for name in case.services:
+        reason = reason or service(name).unreachable()
+    if reason:
+        return reason
+    try:
+        for kind in case.peers:
+            peers.get(kind)
+    except PeerUnavailable as exc:
+        return str(exc)
+    return None
+
+
+@pytest.fixture
+def compat(profile: str, peers: PeerPool) -> Callable[[Case], None]:
+    """Measure ``case`` under this profile, record the cell, compare with expected.toml."""
+
+    def check(case: Case) -> None:
+        reason = _skip_reason(case, peers)
+        if reason:
+            pytest.skip(reason)
+        want = expected_outcome(case.library, profile)
+        info = {kind: peers.get(kind) for kind in case.peers}
+        result = run_probe(case, profile, info)
+        if want is not None and result["outcome"] != want:
+            # One more measurement before calling a change: timing on a loaded machine is noisy.
+            first = result
+            result = run_probe(case, profile, info)
+            result["detail"] += f" (a first run measured {first['outcome']}: {first['detail']})"
+        cell = {"library": case.library, "version": case.version(), "profile": profile,
+                **result, "expected": want, **_environment()}  # fmt: skip
+        _record(cell)
+        assert want is not None, (
+            f"no expected outcome for ({case.library!r}, {profile!r}) in compat_tests/expected.toml;"
+            f" measured {result['outcome']}: {result['detail']}"
+        )
+        assert result["outcome"] == want, (
+            f"{case.library} under {profile!r}: expected {want}, measured {result['outcome']}"
+            f" (factor {result['factor']}, longest hub stall {result['max_stall_s']} s): "
+            f"{result['detail']}"
+        )
+
+    return check
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _measured:
+        return
+    terminalreporter.section("patchkit compatibility")
+    for cell in _measured:
+        factor = "-" if cell["factor"] is None else f"{cell['factor']:.1f}"
+        stall = "-" if cell["max_stall_s"] is None else f"{cell['max_stall_s']:.3f}"
+        terminalreporter.write_line(
+            f"{cell['library']:<40} {cell['profile']:<9} {cell['outcome']:<12} "
+            f"factor {factor:>5}  stall {stall:>6} s"
+        )

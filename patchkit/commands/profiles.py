@@ -1,0 +1,49 @@
+"""``patchkit profiles [--format json]``: every profile, where it comes from, what it patches."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+
+from patchkit.config import load_config
+from patchkit.profiles import Profile, resolve, resolve_all
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="patchkit profiles",
+        description="List the built-in and project profiles and exactly what each patches.",
+    )
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    return p
+
+
+def main(argv: Sequence[str]) -> int:
+    options = parser().parse_args(list(argv))
+    config = load_config()
+    found = resolve_all(config)
+    default = resolve(None, config).name  # also reports a configured profile that does not exist
+    if options.format == "json":
+        document = {
+            "default": default,
+            "config": config.source,
+            "profiles": [p.as_dict() for p in found],
+        }
+        print(json.dumps(document, indent=2))
+        return 0
+    print("\n\n".join(render(p, default) for p in found))
+    return 0
+
+
+def render(profile: Profile, default: str) -> str:
+    settings = profile.settings()
+    patched = [name for name, on in settings.items() if on]
+    lines = [
+        f"{profile.name}{'  (default)' if profile.name == default else ''}",
+        f"  source:       {profile.source}",
+        f"  patches:      {', '.join(patched) or '(nothing)'}",
+        "  patch_all(" + ", ".join(f"{k}={v}" for k, v in settings.items()) + ")",
+        f"  integrations: {', '.join(profile.integrations) or '(none)'}",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,215 @@
+"""Find and read the project's patchkit settings, so every entry point agrees on one profile.
+
+Precedence: an explicit argument (handled by the caller) > ``PATCHKIT_PROFILE`` > the first of
+``pyproject.toml [tool.patchkit]``, ``setup.cfg [patchkit]``, ``tox.ini [patchkit]`` found from
+the working directory upwards. Every mistake is a ``ConfigError`` naming file, section and key.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from patchkit import rules
+from patchkit.errors import ConfigError
+
+ENV_PROFILE = "PATCHKIT_PROFILE"
+TOP_KEYS = ("profile", "ignore", "profiles")
+PROFILE_KEYS = ("extends", "patch", "skip", "integrations")
+_INI_PREFIX = "patchkit.profiles."
+
+
+@dataclass(frozen=True)
+class ProfileSpec:
+    """One project profile as written: resolved into a Profile by ``patchkit.profiles``."""
+
+    name: str
+    file: str
+    section: str
+    extends: str | None = None
+    patch: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    integrations: tuple[str, ...] = ()
+
+    @property
+    def source(self) -> str:
+        return f"{self.file}:[{self.section}]"
+
+    def where(self, key: str) -> str:
+        return f"{self.file}: [{self.section}] {key}"
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """The settings in effect; ``profile`` has ``PATCHKIT_PROFILE`` applied over the file's."""
+
+    profile: str | None = None
+    ignore: tuple[str, ...] = ()
+    profiles: Mapping[str, ProfileSpec] = field(default_factory=dict)
+    source: str | None = None  # the file the settings came from, or None
+    profile_origin: str = "profile"  # where ``profile`` was set, for error messages
+
+
+def load_config(start: str | os.PathLike[str] | None = None) -> ProjectConfig:
+    """Read the nearest config from ``start`` (default: the working directory) upwards."""
+    found = find_config(Path(start) if start is not None else Path.cwd())
+    config = found if found is not None else ProjectConfig()
+    env = os.environ.get(ENV_PROFILE, "").strip()
+    if env:
+        return ProjectConfig(env, config.ignore, config.profiles, config.source, ENV_PROFILE)
+    return config
+
+
+def find_config(start: Path) -> ProjectConfig | None:
+    """The first directory from ``start`` upwards with a patchkit section wins."""
+    directory = start.resolve()
+    while True:
+        for reader, filename in _READERS:
+            path = directory / filename
+            if path.is_file():
+                config = reader(path)
+                if config is not None:
+                    return config
+        if directory.parent == directory:
+            return None
+        directory = directory.parent
+
+
+def _display(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+def _read_pyproject(path: Path) -> ProjectConfig | None:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    name = _display(path)
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{name}: cannot read ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{name}: invalid TOML ({exc})") from None
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict) or "patchkit" not in tool:
+        return None
+    table = tool["patchkit"]
+    section = "tool.patchkit"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{name}: [{section}] must be a table")
+    _check_keys(table, TOP_KEYS, name, section)
+    profiles_table = table.get("profiles", {})
+    if not isinstance(profiles_table, dict):
+        raise ConfigError(f"{name}: [{section}] profiles: expected a table of profiles")
+    specs = {}
+    for profile_name, body in profiles_table.items():
+        sub = f"{section}.profiles.{profile_name}"
+        if not isinstance(body, dict):
+            raise ConfigError(f"{name}: [{sub}]: expected a table")
+        specs[profile_name] = _spec(profile_name, name, sub, body, _toml_list)
+    return _project(table, specs, name, section, _toml_list)
+
+
+def _read_ini(path: Path) -> ProjectConfig | None:
+    section = "patchkit"
+    name = _display(path)
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{name}: cannot read ({exc})") from None
+    except configparser.Error as exc:
+        message = " ".join(str(exc).split())
+        raise ConfigError(f"{name}: invalid INI ({message})") from None
+    profile_sections = [s for s in parser.sections() if s.startswith(_INI_PREFIX)]
+    if not parser.has_section(section) and not profile_sections:
+        return None
+    table = dict(parser.items(section)) if parser.has_section(section) else {}
+    _check_keys(table, ("profile", "ignore"), name, section)
+    specs = {}
+    for sub in profile_sections:
+        profile_name = sub[len(_INI_PREFIX) :]
+        specs[profile_name] = _spec(profile_name, name, sub, dict(parser.items(sub)), _ini_list)
+    return _project(table, specs, name, section, _ini_list)
+
+
+# Within one directory: pyproject.toml > setup.cfg > tox.ini.
+_READERS = (
+    (_read_pyproject, "pyproject.toml"),
+    (_read_ini, "setup.cfg"),
+    (_read_ini, "tox.ini"),
+)
+
+
+def _check_keys(table: Mapping[str, Any], allowed: tuple[str, ...], name: str, section: str):
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(
+                f"{name}: [{section}] {key}: unknown key (expected one of {', '.join(allowed)})"
+            )
+
+
+def _toml_list(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+    return tuple(v.strip() for v in value)
+
+
+def _ini_list(value: Any, where: str) -> tuple[str, ...]:
+    return tuple(v for v in re.split(r"[,\s]+", str(value)) if v)
+
+
+def _get_list(table: Mapping[str, Any], key: str, where: str, as_list) -> tuple[str, ...]:
+    return as_list(table[key], f"{where} {key}") if key in table else ()
+
+
+def _string(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: expected a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def _spec(profile: str, name: str, section: str, body: Mapping[str, Any], as_list) -> ProfileSpec:
+    from patchkit.profiles import BUILTINS
+
+    where = f"{name}: [{section}]"
+    if profile in BUILTINS:
+        raise ConfigError(f"{where}: {profile!r} is a built-in profile; choose another name")
+    _check_keys(body, PROFILE_KEYS, name, section)
+    extends = body.get("extends")
+    return ProfileSpec(
+        name=profile,
+        file=name,
+        section=section,
+        extends=None if extends is None else _string(extends, f"{where} extends"),
+        patch=_get_list(body, "patch", where, as_list),
+        skip=_get_list(body, "skip", where, as_list),
+        integrations=_get_list(body, "integrations", where, as_list),
+    )
+
+
+def _project(
+    table: Mapping[str, Any], specs: dict[str, ProfileSpec], name: str, section: str, as_list
+) -> ProjectConfig:
+    where = f"{name}: [{section}]"
+    profile = table.get("profile")
+    if profile is not None:
+        profile = _string(profile, f"{where} profile")
+    ignore = tuple(code.upper() for code in _get_list(table, "ignore", where, as_list))
+    known = rules.codes()
+    for code in ignore:
+        if code not in known:
+            raise ConfigError(f"{where} ignore: unknown rule code {code!r}")
+    return ProjectConfig(profile, ignore, specs, name, f"{where} profile")

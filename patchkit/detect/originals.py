@@ -1,0 +1,315 @@
+"""The harm table: every original gevent replaces, and whether holding it really bypasses gevent.
+
+``gevent.monkey.saved`` keeps each original under its real module name (``_thread``, not
+``thread``). Code that bound one of them before patching keeps it afterwards; whether that hurts
+depends on the original. A plain C function (``time.sleep``) blocks the hub; a Python function or
+class that looks its helpers up in its module at call time (``socket.create_connection``,
+``queue.Queue``) picks up the patched helpers and cooperates.
+
+Each row says which, and why. ``harm`` is what was measured when a greenlet uses the pre-patch
+original after ``patch_all()`` while a heartbeat greenlet runs (tests/test_originals_harm.py runs
+every ``probe``, with the original and with the patched twin):
+
+- ``"stall"``: the heartbeat stopped for the whole call (0.3 s probe against a 0.1 s margin);
+- ``"hang"``: the call never returned (``LoopExit`` when nothing else was alive);
+- an exception name: the original fails with it (``"RecursionError"``);
+- ``"leak"``: a value set in one greenlet was seen by another (state is per OS thread);
+- ``"shared"``: a second greenlet acquired a lock another greenlet held (owned per OS thread);
+- ``None``: harmless to hold: the twin and the original behave the same.
+
+A probe is the body of ``def probe(obj, srv)``: ``obj`` is the object under test, ``srv`` the
+address of a listening socket that never answers. It returns the harm when it saw it itself
+(``"leak"``, ``"shared"``); stalls and exceptions are measured around it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Shared probe bodies: several originals are the same object or fail the same way.
+_SLEEP = "obj(0.3)"
+_LOCK = "lk = obj()\nlk.acquire()\nlk.acquire(timeout=0.3)"
+_LOCAL = (
+    "loc = obj()\nloc.x = 1\nseen = []\n"
+    "gevent.spawn(lambda: seen.append(getattr(loc, 'x', None))).join()\n"
+    "return 'leak' if seen == [1] else None"
+)
+_THREAD = "t = obj(target=lambda: None)\nt.start()\nt.join()"
+_SOCKET = (
+    "s = obj(socket.AF_INET, socket.SOCK_STREAM)\ns.settimeout(0.3)\ns.connect(srv)\n"
+    "try:\n    s.recv(1)\nexcept OSError:\n    pass"
+)
+_SELECTOR = (
+    "a, b = socket.socketpair()\nsel = obj()\nsel.register(a, selectors.EVENT_READ)\n"
+    "sel.select(0.3)"
+)
+_QUEUE = "import queue\ntry:\n    obj().get(timeout=0.3)\nexcept queue.Empty:\n    pass"
+
+
+@dataclass(frozen=True)
+class Original:
+    """One original that gevent replaces, as saved in ``gevent.monkey.saved[module][name]``."""
+
+    module: str
+    name: str
+    harm: str | None
+    why: str
+    probe: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.module}.{self.name}"
+
+    @property
+    def harmful(self) -> bool:
+        return self.harm is not None
+
+
+def _o(module: str, name: str, harm: str | None, why: str, probe: str | None = None) -> Original:
+    return Original(module, name, harm, why, probe)
+
+
+ORIGINALS: tuple[Original, ...] = (
+    # -- time
+    _o("time", "sleep", "stall", "C sleep on the calling thread: the hub waits it out", _SLEEP),
+    # -- _thread / threading: locks, thread-locals, threads
+    _o("_thread", "allocate_lock", "stall", "a real OS lock: acquire() blocks the thread", _LOCK),
+    _o("threading", "Lock", "stall", "the same C allocate_lock as _thread's", _LOCK),
+    _o("threading", "_allocate_lock", "stall", "the same C allocate_lock as _thread's", _LOCK),
+    _o("_thread", "LockType", None, "not constructible; only isinstance() checks use it"),
+    _o(
+        "threading",
+        "_CRLock",
+        "shared",
+        "a real RLock is owned by the OS thread: a second greenlet takes it while the first "
+        "holds it (gevent sets threading._CRLock to None: threading.RLock() builds a green one)",
+        "r = obj()\nr.acquire()\ng = gevent.spawn(r.acquire, timeout=0.3)\n"
+        "return 'shared' if g.get() else None",
+    ),
+    _o("_thread", "_local", "leak", "per OS thread: every greenlet sees the same values", _LOCAL),
+    _o("threading", "local", "leak", "the same C _thread._local", _LOCAL),
+    _o(
+        "_threading_local",
+        "local",
+        None,
+        "keys its state by current_thread(), which reads the patched get_ident",
+        _LOCAL,
+    ),
+    _o(
+        "threading",
+        "Thread",
+        "hang",
+        "start() makes a real thread whose bookkeeping waits on green locks: join() never "
+        "returns (LoopExit when no other greenlet is alive)",
+        _THREAD,
+    ),
+    _o(
+        "threading",
+        "Timer",
+        "hang",
+        "a subclass of the original Thread",
+        "t = obj(0.05, lambda: None)\nt.start()\nt.join()",
+    ),
+    _o(
+        "threading",
+        "Event",
+        None,
+        "its Condition looks up threading.Lock at call time and gets the green lock",
+        "e = obj()\ngevent.spawn_later(0.3, e.set)\ne.wait(2)",
+    ),
+    _o(
+        "_thread",
+        "get_ident",
+        None,
+        "returns the OS thread id; harmless as a name (reprlib, asyncio), PK105 catches the "
+        "per-thread objects built on it",
+    ),
+    _o("threading", "get_ident", None, "the same C get_ident as _thread's"),
+    _o("_thread", "start_new_thread", None, "starts a real OS thread, which never holds the hub"),
+    _o("threading", "_start_new_thread", None, "the same C start_new_thread"),
+    _o("_thread", "stack_size", None, "configuration only"),
+    _o("_thread", "exit", None, "raises SystemExit; no waiting"),
+    _o("threading", "_DummyThread", None, "threading's bookkeeping; never held by user code"),
+    _o("threading", "_set_sentinel", None, "threading's bookkeeping; never held by user code"),
+    _o("threading", "_shutdown", None, "threading's bookkeeping; never held by user code"),
+    _o("logging", "_lock", None, "gevent swaps logging's module lock itself"),
+    # -- socket
+    _o("socket", "socket", "stall", "the original class does blocking I/O in C", _SOCKET),
+    _o("socket", "SocketType", "stall", "the C _socket.socket type", _SOCKET),
+    _o(
+        "socket",
+        "socketpair",
+        None,
+        "wraps its pair in socket.socket looked up at call time",
+        "a, b = obj()\na.settimeout(0.3)\ntry:\n    a.recv(1)\nexcept OSError:\n    pass",
+    ),
+    _o(
+        "socket",
+        "fromfd",
+        None,
+        "wraps the fd in socket.socket looked up at call time",
+        "a, b = socket.socketpair()\ns = obj(a.fileno(), socket.AF_UNIX, socket.SOCK_STREAM)\n"
+        "s.settimeout(0.3)\ntry:\n    s.recv(1)\nexcept OSError:\n    pass",
+    ),
+    _o(
+        "socket",
+        "create_connection",
+        None,
+        "Python code that builds its socket from socket.socket looked up at call time",
+        "s = obj(srv, timeout=2)\ns.settimeout(0.3)\ntry:\n    s.recv(1)\nexcept OSError:\n"
+        "    pass",
+    ),
+    _o(
+        "socket",
+        "getaddrinfo",
+        "stall",
+        "the C resolver on the hub's thread; gevent's runs it in the threadpool. Reasoned, not "
+        "measured: a slow DNS server is needed to see it",
+    ),
+    _o("socket", "gethostbyname", "stall", "the C resolver, as getaddrinfo"),
+    _o("socket", "gethostbyname_ex", "stall", "the C resolver, as getaddrinfo"),
+    _o("socket", "gethostbyaddr", "stall", "the C resolver, as getaddrinfo"),
+    _o("socket", "getnameinfo", "stall", "the C resolver, as getaddrinfo"),
+    _o("socket", "getfqdn", None, "Python code that calls the patched gethostbyaddr"),
+    # -- select / selectors
+    _o(
+        "select",
+        "select",
+        "stall",
+        "C select() on the hub's thread",
+        "a, b = socket.socketpair()\nobj([a], [], [], 0.3)",
+    ),
+    _o(
+        "select",
+        "poll",
+        "stall",
+        "a C poll object",
+        "a, b = socket.socketpair()\np = obj()\np.register(a, select.POLLIN)\np.poll(300)",
+    ),
+    _o(
+        "select",
+        "epoll",
+        "stall",
+        "a C epoll object (gevent removes select.epoll)",
+        "a, b = socket.socketpair()\ne = obj()\ne.register(a.fileno(), select.EPOLLIN)\n"
+        "e.poll(0.3)",
+    ),
+    _o(
+        "selectors",
+        "DefaultSelector",
+        "stall",
+        "EpollSelector bound select.epoll at class creation",
+        _SELECTOR,
+    ),
+    _o(
+        "selectors",
+        "EpollSelector",
+        "stall",
+        "bound select.epoll at class creation (gevent removes the name)",
+        _SELECTOR,
+    ),
+    # -- ssl
+    _o(
+        "ssl",
+        "SSLContext",
+        "RecursionError",
+        "setting options on the original class recurses through gevent's SSLContext (gevent#1016)",
+        "c = socket.create_connection(srv)\nc.settimeout(0.3)\nctx = obj(ssl.PROTOCOL_TLS_CLIENT)\n"
+        "ctx.check_hostname = False\nctx.verify_mode = ssl.CERT_NONE\ntry:\n"
+        "    ctx.wrap_socket(c)\nexcept OSError:\n    pass",
+    ),
+    _o("ssl", "SSLSocket", None, "has no public constructor; only isinstance() checks use it"),
+    _o("ssl", "wrap_socket", None, "looks SSLContext up at call time and gets gevent's"),
+    _o("ssl", "get_server_certificate", None, "uses the patched create_connection"),
+    # -- subprocess / os
+    _o(
+        "subprocess",
+        "Popen",
+        "TypeError",
+        "gevent sets subprocess._fork_exec to None: the original Popen cannot start a child",
+        "p = obj(['sleep', '0.3'], stdout=subprocess.PIPE)\np.communicate()",
+    ),
+    _o(
+        "subprocess",
+        "check_output",
+        None,
+        "calls the patched run() at call time",
+        "obj(['sleep', '0.3'])",
+    ),
+    _o(
+        "subprocess",
+        "run",
+        None,
+        "builds the patched Popen at call time",
+        "obj(['sleep', '0.3'], stdout=subprocess.PIPE)",
+    ),
+    _o("subprocess", "call", None, "builds the patched Popen at call time"),
+    _o("subprocess", "check_call", None, "calls the patched call() at call time"),
+    _o("subprocess", "CompletedProcess", None, "a result record; no I/O"),
+    _o("subprocess", "_fork_exec", None, "subprocess's bookkeeping; never held by user code"),
+    _o("subprocess", "_USE_POSIX_SPAWN", None, "a flag"),
+    _o("subprocess", "_use_posix_spawn", None, "subprocess's bookkeeping"),
+    _o(
+        "os",
+        "waitpid",
+        "stall",
+        "C waitpid() on the hub's thread",
+        "import subprocess\np = subprocess.Popen(['sleep', '0.3'])\nobj(p.pid, 0)",
+    ),
+    _o(
+        "os",
+        "fork",
+        "stall",
+        "the child skips gevent's hub reinit; reasoned from gevent.os, not measured",
+    ),
+    _o("os", "forkpty", "stall", "as fork"),
+    _o("os", "close", None, "closes at once; gevent's only cancels its watchers first"),
+    _o("os", "posix_spawn", None, "returns at once; waiting is done by waitpid"),
+    _o("os", "posix_spawnp", None, "returns at once; waiting is done by waitpid"),
+    # -- signal
+    _o("signal", "signal", None, "installs a handler; no waiting"),
+    _o("signal", "getsignal", None, "reads a handler; no waiting"),
+    _o("signal", "set_wakeup_fd", None, "configuration only"),
+    # -- queue: the Python queues build their Condition from patched threading at call time
+    _o("queue", "Queue", None, "its Condition uses the patched lock functions", _QUEUE),
+    _o("queue", "LifoQueue", None, "a Queue subclass", _QUEUE),
+    _o("queue", "PriorityQueue", None, "a Queue subclass", _QUEUE),
+    _o("queue", "SimpleQueue", "stall", "the C _queue.SimpleQueue waits on a real lock", _QUEUE),
+)
+
+_BY_KEY = {entry.key: entry for entry in ORIGINALS}
+
+
+def get(module: str, name: str) -> Original | None:
+    """The table row for ``module.name`` (real module names, as gevent saves them)."""
+    return _BY_KEY.get(f"{module}.{name}")
+
+
+def harmful_saved() -> dict[int, tuple[Original, object, object]]:
+    """``id(original) -> (row, original, patched)`` for the harmful originals gevent saved.
+
+    Empty before patching. Identity with ``gevent.monkey.saved`` holds in an audit too, where
+    the saved "originals" are the tripwire wrappers installed before the target loaded.
+    """
+    import sys
+
+    monkey = sys.modules.get("gevent.monkey")
+    saved = getattr(monkey, "saved", None) or {}
+    out: dict[int, tuple[Original, object, object]] = {}
+    for module, items in saved.items():
+        if not isinstance(items, dict) or module.startswith("_gevent_"):
+            continue
+        current = sys.modules.get(module)
+        for name, value in items.items():
+            row = get(module, name)
+            if row is None or not row.harmful:
+                continue
+            known = out.get(id(value))
+            if known is None or _publicness(row) > _publicness(known[0]):
+                out[id(value)] = (row, value, getattr(current, name, None))
+    return out
+
+
+def _publicness(row: Original) -> int:
+    """Prefer the name users write: ``threading.Lock`` over ``_thread.allocate_lock``."""
+    return (not row.module.startswith("_")) + (not row.name.startswith("_"))

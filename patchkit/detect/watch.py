@@ -1,0 +1,235 @@
+"""The hub watch: how long the event loop really stood still, and what held it (PK302).
+
+``greenlet.settrace`` sees every switch on the watched thread. The time from the moment the hub
+switches out until something switches back into it is exactly how long the loop did not run,
+including time inside C calls that hold the GIL (a backtracking regex), which a sampling monitor
+cannot see. The stack comes from a watchdog on a real OS thread that samples the hub thread's
+frame once a run passes half the threshold (exact for stalls that release the GIL: sleeps, locks,
+I/O, hashing), or else from the frame the greenlet switched out from.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from patchkit.detect import tripwires
+from patchkit.detect.tripwires import (
+    Entry,
+    entries_location,
+    format_entries,
+    frame_entries,
+    greenlet_label,
+)
+from patchkit.findings import Finding
+
+_clock = time.perf_counter
+MAX_STALLS = 1000  # a hub that stalls on every request must not grow memory without bound
+
+
+@dataclass(frozen=True)
+class Stall:
+    """One period during which the hub did not run, with what held it."""
+
+    duration: float
+    greenlet: str
+    stack: tuple[str, ...] = ()
+    file: str | None = None
+    line: int | None = None
+    ongoing: bool = False  # still blocked when it was collected (a hang or a deadlock)
+
+
+def real_start_new_thread() -> Any:
+    """``_thread.start_new_thread`` as it was before patching: a real OS thread, not a greenlet."""
+    return tripwires.original("_thread", "start_new_thread")
+
+
+class Watch:
+    """Times every hub stall on the thread that starts it; use as a context manager."""
+
+    def __init__(self, threshold: float = 0.1) -> None:
+        self.threshold = float(threshold)
+        self.stalls: list[Stall] = []
+        self._interval = min(max(self.threshold / 4, 0.005), 0.05)
+        self._active = False
+        self._callback = self._trace
+        self._prev: Any = None
+        self._hub_type: Any = None
+        self._hub_ident: int | None = None
+        self._run_start: float | None = None
+        self._running: Any = None  # the greenlet holding the hub now (for a stall in progress)
+        self._run_id = 0
+        self._sample: tuple[int, list[Entry]] | None = None
+        self._since: dict[tuple[str, str, int], int] = {}
+
+    def __enter__(self) -> Watch:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> Watch:
+        import greenlet
+        from gevent._hub_local import get_hub_if_exists
+        from gevent.hub import Hub
+
+        if self._active:
+            return self
+        self._hub_type = Hub
+        tripwires.warm_up()  # path tables now, not in the watchdog while a stall is sampled
+        self._hub_ident = tripwires._get_ident()
+        self._since = tripwires.counts()
+        hub = get_hub_if_exists()
+        # A greenlet other than the hub that is running now already holds the loop.
+        holding = hub is not None and greenlet.getcurrent() is not hub
+        self._run_start = _clock() if holding else None
+        self._running = greenlet.getcurrent() if holding else None
+        self._run_id += 1
+        self._active = True
+        self._prev = greenlet.settrace(self._callback)
+        started = tripwires._allocate_lock()
+        started.acquire()
+        real_start_new_thread()(self._watchdog, (started,))
+        # Wait until the watchdog runs: a stall that starts at once must still be sampled.
+        started.acquire()
+        return self
+
+    def stop(self) -> None:
+        """Stop watching; a stall still in progress is counted up to now."""
+        import greenlet
+        from gevent._hub_local import get_hub_if_exists
+
+        if not self._active:
+            return
+        start = self._run_start
+        if start is not None and get_hub_if_exists() is not None:
+            duration = _clock() - start
+            if duration >= self.threshold:
+                self._record(greenlet.getcurrent(), duration)
+        self._active = False
+        self._run_start = self._running = None
+        if greenlet.gettrace() == self._callback:
+            greenlet.settrace(self._prev)
+        # Otherwise someone chained a tracer on top of ours: it stays, inactive, passing through.
+
+    def ongoing(self) -> Stall | None:
+        """The stall in progress right now, if past the threshold (call from another thread)."""
+        start = self._run_start
+        if start is None:
+            return None
+        duration = _clock() - start
+        if duration < self.threshold:
+            return None
+        label = greenlet_label(self._running) if self._running is not None else "the hub's thread"
+        frame = sys._current_frames().get(self._hub_ident or 0)
+        return _stall(duration, label, frame_entries(frame) if frame else [], ongoing=True)
+
+    def findings(self, include_ongoing: bool = False) -> list[Finding]:
+        """PK302 per place that held the hub, plus PK301 from tripwires called while watching."""
+        stalls = list(self.stalls)
+        current = self.ongoing() if include_ongoing else None
+        if current is not None:
+            stalls.append(current)
+        return stall_findings(stalls, self.threshold) + tripwires.findings(self._since)
+
+    def _trace(self, event: str, args: Any) -> None:
+        now = _clock()
+        if self._active:
+            try:
+                origin, target = args
+                if isinstance(target, self._hub_type):
+                    start = self._run_start
+                    if start is not None and now - start >= self.threshold:
+                        self._record(origin, now - start)
+                    self._run_start = None
+                else:
+                    self._running = target
+                    if self._run_start is None:
+                        self._run_start = now
+                        self._run_id += 1
+            except Exception:  # a tracer must never break a switch
+                pass
+        prev = self._prev
+        if prev is not None:
+            prev(event, args)
+
+    def _record(self, origin: Any, duration: float) -> None:
+        if len(self.stalls) >= MAX_STALLS:
+            return
+        sample = self._sample
+        if sample is not None and sample[0] == self._run_id:
+            entries = sample[1]
+        else:
+            frame = getattr(origin, "gr_frame", None)
+            if origin is not None and frame is None and not getattr(origin, "dead", True):
+                frame = sys._getframe(2)  # the greenlet that is still running: us
+            entries = frame_entries(frame) if frame is not None else []
+        self.stalls.append(_stall(duration, greenlet_label(origin), entries))
+
+    def _watchdog(self, started: Any) -> None:
+        sleep = tripwires.original("time", "sleep")
+        sampled = -1
+        started.release()
+        while self._active:
+            sleep(self._interval)
+            start, run_id = self._run_start, self._run_id
+            if start is None or run_id == sampled or _clock() - start < self.threshold / 2:
+                continue
+            frame = sys._current_frames().get(self._hub_ident or 0)
+            if frame is None:
+                continue
+            entries = frame_entries(frame)  # first, before the hub thread runs on
+            del frame
+            if self._run_id == run_id and self._run_start is not None:
+                self._sample = (run_id, entries)
+                sampled = run_id
+
+
+def _stall(duration: float, label: str, entries: list[Entry], ongoing: bool = False) -> Stall:
+    file, line = entries_location(entries)
+    return Stall(duration, label, tuple(format_entries(entries)), file, line, ongoing)
+
+
+def stall_findings(stalls: list[Stall], threshold: float) -> list[Finding]:
+    """One PK302 per place that held the hub, with the longest duration and how often."""
+    groups: dict[tuple[Any, ...], list[Stall]] = {}
+    for stall in stalls:
+        key = (stall.file, stall.line) if stall.file else (stall.greenlet,)
+        groups.setdefault(key, []).append(stall)
+    out = []
+    for group in groups.values():
+        worst = max(group, key=lambda s: s.duration)
+        total = sum(s.duration for s in group)
+        where = f" at {worst.file}:{worst.line}" if worst.file else ""
+        still = " and was still blocked when collected" if worst.ongoing else ""
+        times = "" if len(group) == 1 else f" ({len(group)} times, {total:.2f} s in all)"
+        out.append(
+            Finding(
+                "PK302",
+                f"the hub did not run for {worst.duration:.2f} s{times}{still}: "
+                f"{worst.greenlet} held it{where}",
+                file=worst.file,
+                line=worst.line,
+                stack=worst.stack,
+                detail={
+                    "duration_s": round(worst.duration, 4),
+                    "count": len(group),
+                    "total_s": round(total, 4),
+                    "threshold_s": threshold,
+                    "ongoing": worst.ongoing,
+                },
+            )
+        )
+    return out
+
+
+def watch(threshold: float = 0.1) -> Watch:
+    """``with patchkit.watch(0.1) as w: ...`` then ``w.findings()`` / ``w.stalls``.
+
+    ``threshold`` is in seconds. Watches the calling thread's hub; PK301 findings are included
+    when tripwires are installed (the audit installs them before the program imports anything).
+    """
+    return Watch(threshold)

@@ -1,0 +1,58 @@
+"""The report for people: findings grouped by severity, each with its place and its fix."""
+
+from __future__ import annotations
+
+from patchkit.findings import SEVERITIES, Finding, Report
+
+_COLORS = {"error": "31", "warning": "33", "info": "36", "dim": "2", "bold": "1"}
+
+
+def render(report: Report, color: bool = False) -> str:
+    paint = _painter(color)
+    lines: list[str] = []
+    if report.target:
+        lines.append(paint("bold", f"patchkit {report.mode}: {report.target}"))
+    if report.outcome is not None:
+        lines.append(_outcome(report))
+    for severity in SEVERITIES:
+        group = [f for f in report.findings if f.severity == severity]
+        if not group:
+            continue
+        lines += ["", paint(severity, f"{severity.upper()}S ({len(group)})")]
+        for finding in group:
+            lines += _finding(finding, paint)
+    lines += ["", _summary(report)]
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _finding(finding: Finding, paint) -> list[str]:
+    head = f"{finding.location}: {paint(finding.severity, finding.code)} {finding.name}"
+    out = [head, f"    {finding.message}", f"    {paint('dim', 'fix:')} {finding.fix}"]
+    out += [f"    {paint('dim', 'at')} {frame}" for frame in finding.stack[-5:]]
+    return out
+
+
+def _outcome(report: Report) -> str:
+    outcome = report.outcome
+    assert outcome is not None
+    text = f"target {outcome.status}"
+    if outcome.exit_code is not None:
+        text += f" (exit code {outcome.exit_code})"
+    if outcome.duration_s is not None:
+        text += f" in {outcome.duration_s:.2f} s"
+    return text + (f": {outcome.message}" if outcome.message else "")
+
+
+def _summary(report: Report) -> str:
+    counts = report.summary()
+    if not report.findings:
+        return "No findings."
+    parts = [f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}" for s in SEVERITIES if counts[s]]
+    return f"Found {len(report.findings)} finding(s): {', '.join(parts)}."
+
+
+def _painter(color: bool):
+    def paint(style: str, text: str) -> str:
+        return f"\033[{_COLORS[style]}m{text}\033[0m" if color else text
+
+    return paint

@@ -1,0 +1,51 @@
+"""gunicorn workers that apply the configured profile instead of a bare ``patch_all()``.
+
+``gunicorn -k patchkit.gunicorn.GeventWorker app:app`` (or ``GeventPyWSGIWorker``) patches each
+worker with ``PATCHKIT_PROFILE`` / the project's profile and records it in the ledger. The classes
+are built on first access, so importing this module does not import gunicorn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["GeventPyWSGIWorker", "GeventWorker"]
+
+_built: dict[str, type] = {}
+
+
+def _patch(worker: Any) -> None:
+    """gunicorn's ``GeventWorker.patch()`` with ``patch_all()`` replaced by ``patchkit.apply()``."""
+    from gevent import socket
+
+    from patchkit.manager import apply
+
+    apply(requested_by=f"gunicorn worker {type(worker).__module__}.{type(worker).__name__}")
+    # What gunicorn does besides patching: its listeners become gevent sockets, whatever the
+    # profile, because gevent's StreamServer needs them.
+    worker.sockets = [
+        socket.socket(s.FAMILY, socket.SOCK_STREAM, fileno=s.sock.detach()) for s in worker.sockets
+    ]
+
+
+def _build(name: str) -> type:
+    from gunicorn.workers import ggevent
+
+    base = getattr(ggevent, name)
+    return type(
+        name,
+        (base,),
+        {
+            "patch": _patch,
+            "__module__": __name__,
+            "__doc__": f"gunicorn's {name} applying patchkit's configured profile.",
+        },
+    )
+
+
+def __getattr__(name: str) -> type:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in _built:
+        _built[name] = _build(name)
+    return _built[name]

@@ -1,0 +1,73 @@
+"""Run a script or module exactly as ``python SCRIPT`` / ``python -m MODULE`` would, after patching.
+
+Same ``sys.argv``, ``__main__``, ``sys.path[0]`` and exit status; an exception from the target is
+printed through ``sys.excepthook`` without patchkit's own frames, and the status is 1 (130 for
+Ctrl-C), as with python itself.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import sys
+from types import TracebackType
+
+from patchkit.target import Target
+
+_OWN = (os.path.dirname(os.path.abspath(__file__)) + os.sep, "<frozen runpy>", runpy.__file__)
+
+
+def prepare(target: Target) -> None:
+    """Set ``sys.argv`` and ``sys.path[0]`` as python does for the target.
+
+    ``python -m patchkit`` (or the console script) put its own entry first on ``sys.path``;
+    python would have put the script's directory there (the working directory for ``-m``).
+    """
+    sys.argv[:] = target.argv
+    if target.kind == "module":
+        first = os.getcwd()
+    elif os.path.isdir(target.name):
+        first = os.path.abspath(target.name)
+    else:
+        first = os.path.dirname(os.path.abspath(target.name))
+    if sys.flags.safe_path:  # python -P: nothing is prepended
+        return
+    if sys.path:
+        sys.path[0] = first
+    else:
+        sys.path.insert(0, first)
+
+
+def execute(target: Target) -> None:
+    """Run the target in ``__main__``; exceptions (including SystemExit) propagate."""
+    if target.kind == "module":
+        runpy.run_module(target.name, run_name="__main__", alter_sys=True)
+    else:
+        runpy.run_path(target.name, run_name="__main__")
+
+
+def _strip_own_frames(tb: TracebackType | None) -> TracebackType | None:
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_OWN):
+        tb = tb.tb_next
+    return tb
+
+
+def run(target: Target) -> int:
+    """Run the target; return its exit status (SystemExit is left to propagate)."""
+    prepare(target)
+    try:
+        execute(target)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt as exc:
+        _report(exc)
+        return 130  # python's status after an unhandled Ctrl-C (it re-raises SIGINT)
+    except BaseException as exc:
+        _report(exc)
+        return 1
+    return 0
+
+
+def _report(exc: BaseException) -> None:
+    tb = _strip_own_frames(exc.__traceback__)
+    sys.excepthook(type(exc), exc.with_traceback(tb), tb)

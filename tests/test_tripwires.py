@@ -1,0 +1,147 @@
+"""PK301: a blocking original reached through a stale name, called on the hub's thread.
+
+Tripwires go in first, as the audit child does, so ``from time import sleep`` in the program
+captures the wrapper and gevent later saves it as the "original".
+"""
+
+from __future__ import annotations
+
+from tests.helpers import json_from_stdout, run_python
+
+PRELUDE = """
+from patchkit.detect import tripwires
+tripwires.install()
+
+import json, time
+from time import sleep  # bound before patching: the blocking original
+"""
+
+REPORT = """
+print(json.dumps({
+    "findings": [f.as_dict() for f in w.findings()],
+    "stalls": [s.duration for s in w.stalls],
+}))
+"""
+
+
+def line_of(source: str, marker: str) -> int:
+    return next(n for n, text in enumerate(source.splitlines(), 1) if marker in text)
+
+
+def run(body: str) -> tuple[str, dict]:
+    source = PRELUDE + body + REPORT
+    return source, json_from_stdout(run_python(source))
+
+
+def codes(data: dict) -> list[str]:
+    return sorted(f["code"] for f in data["findings"])
+
+
+def test_stale_sleep_in_a_greenlet_is_pk301_at_the_caller_and_pk302() -> None:
+    source, data = run(
+        """
+from gevent import monkey; monkey.patch_all()
+import gevent, patchkit
+
+def handler():
+    sleep(0.3)  # STALE CALL
+
+with patchkit.watch(0.1) as w:
+    gevent.joinall([gevent.spawn(handler) for _ in range(3)])
+"""
+    )
+    assert codes(data) == ["PK301", "PK302"], data
+    pk301 = next(f for f in data["findings"] if f["code"] == "PK301")
+    assert pk301["line"] == line_of(source, "# STALE CALL")
+    assert pk301["object"] == "time.sleep"
+    assert pk301["detail"]["count"] == 3  # one finding per call site, counted
+    assert len(data["stalls"]) == 3 and min(data["stalls"]) > 0.25
+
+
+def test_patched_sleep_looked_up_at_call_time_is_not_reported() -> None:
+    _, data = run(
+        """
+from gevent import monkey; monkey.patch_all()
+import gevent, patchkit
+
+with patchkit.watch(0.1) as w:
+    gevent.joinall([gevent.spawn(time.sleep, 0.2) for _ in range(3)])
+"""
+    )
+    assert data["findings"] == [], data
+
+
+def test_stale_sleep_in_gevents_threadpool_is_not_reported() -> None:
+    _, data = run(
+        """
+from gevent import monkey; monkey.patch_all()
+import gevent, patchkit
+
+with patchkit.watch(0.1) as w:
+    pool = gevent.get_hub().threadpool
+    gevent.joinall([pool.spawn(sleep, 0.2) for _ in range(3)])
+"""
+    )
+    assert data["findings"] == [], data
+
+
+def test_stale_sleep_in_a_real_thread_pool_worker_is_not_reported() -> None:
+    _, data = run(
+        """
+from gevent import monkey; monkey.patch_all(thread=False)  # threads stay real OS threads
+from concurrent.futures import ThreadPoolExecutor
+import gevent, patchkit
+
+with patchkit.watch(0.1) as w:
+    with ThreadPoolExecutor(3) as pool:
+        futures = [pool.submit(sleep, 0.2) for _ in range(3)]
+        gevent.sleep(0.05)
+        [f.result() for f in futures]
+"""
+    )
+    assert "PK301" not in codes(data), data
+
+
+def test_unpatched_process_using_gevent_reports_blocking_sleep() -> None:
+    _, data = run(
+        """
+import gevent, patchkit
+
+def handler():
+    time.sleep(0.2)  # nothing patched: the module's own sleep blocks the hub
+
+with patchkit.watch(0.1) as w:
+    gevent.spawn(handler).join()
+"""
+    )
+    assert codes(data) == ["PK301", "PK302"], data
+
+
+def test_plain_program_without_a_hub_is_not_reported() -> None:
+    _, data = run(
+        """
+import patchkit
+
+with patchkit.watch(0.1) as w:
+    sleep(0.2)
+"""
+    )
+    assert data["findings"] == [] and data["stalls"] == [], data
+
+
+def test_gevents_own_zero_timeout_select_is_not_reported() -> None:
+    _, data = run(
+        """
+from gevent import monkey; monkey.patch_all()
+import select, socket, gevent, patchkit
+
+def poller():
+    a, b = socket.socketpair()
+    for _ in range(20):
+        select.select([a], [], [], 0.01)  # gevent's select polls the original with 0 first
+
+with patchkit.watch(0.1) as w:
+    gevent.spawn(poller).join()
+"""
+    )
+    assert data["findings"] == [], data
