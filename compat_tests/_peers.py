@@ -179,9 +179,7 @@ def amqp() -> dict:
 
         def on_request(ch, method, props, body) -> None:
             reply = pika.BasicProperties(correlation_id=props.correlation_id)
-            connection.call_later(
-                WAIT_S, lambda: ch.basic_publish("", props.reply_to, body, reply)
-            )
+            connection.call_later(WAIT_S, lambda: ch.basic_publish("", props.reply_to, body, reply))
             ch.basic_ack(method.delivery_tag)
 
         channel.basic_consume(queue, on_request)

@@ -6,6 +6,7 @@ killed, the whole group goes, pool workers included.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -36,10 +37,8 @@ def _env() -> dict[str, str]:
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     proc.wait()
 
 
@@ -67,7 +66,7 @@ class PeerPool:
         return self._running[kind][1]
 
     def _start(self, kind: str) -> tuple[subprocess.Popen, dict[str, Any]]:
-        errors = tempfile.TemporaryFile()
+        errors = tempfile.TemporaryFile()  # noqa: SIM115 - read only if the peer fails
         proc = subprocess.Popen(
             [sys.executable, "-m", "compat_tests._peers", kind],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
@@ -86,10 +85,8 @@ class PeerPool:
         for proc, _ in self._running.values():
             proc.stdin.close()  # the peer exits when its stdin closes
         for proc, _ in self._running.values():
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
             _kill_group(proc)
         self._running.clear()
 

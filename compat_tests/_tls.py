@@ -1,4 +1,4 @@
-"""A throwaway certificate for the local TLS peer, made at run time (nothing secret is committed)."""
+"""A throwaway certificate for the local TLS peer, made at run time (no secret is committed)."""
 
 from __future__ import annotations
 

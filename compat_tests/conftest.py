@@ -106,8 +106,8 @@ def compat(profile: str, peers: PeerPool) -> Callable[[Case], None]:
                 **result, "expected": want, **_environment()}  # fmt: skip
         _record(cell)
         assert want is not None, (
-            f"no expected outcome for ({case.library!r}, {profile!r}) in compat_tests/expected.toml;"
-            f" measured {result['outcome']}: {result['detail']}"
+            f"no expected outcome for ({case.library!r}, {profile!r}) in "
+            f"compat_tests/expected.toml; measured {result['outcome']}: {result['detail']}"
         )
         assert result["outcome"] == want, (
             f"{case.library} under {profile!r}: expected {want}, measured {result['outcome']}"

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from patchkit._version import __version__
 from patchkit.errors import ConfigError, PatchkitError, ProfileError, TargetError
-from patchkit.findings import Finding, Outcome, Report
 from patchkit.manager import apply, state, verify
 
 if TYPE_CHECKING:
+    from patchkit.findings import Finding, Outcome, Report
     from patchkit.detect.scan import scan
     from patchkit.detect.watch import watch
 
@@ -35,7 +35,12 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The detectors import more than the patch manager needs; load them only when asked for.
+    # Findings and the detectors import more than the patch manager needs (dataclasses, inspect):
+    # load them only when asked for, so `import patchkit; patchkit.apply()` stays nearly free.
+    if name in ("Finding", "Outcome", "Report"):
+        from patchkit import findings
+
+        return getattr(findings, name)
     if name == "scan":
         from patchkit.detect.scan import scan
 

@@ -36,8 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     command = args[0]
     if command not in COMMANDS:
-        print(f"patchkit: unknown command {command!r} (choose from {', '.join(COMMANDS)})",
-              file=sys.stderr)
+        print(
+            f"patchkit: unknown command {command!r} (choose from {', '.join(COMMANDS)})",
+            file=sys.stderr,
+        )
         return 2
     try:
         module = importlib.import_module(COMMANDS[command][0])

@@ -7,7 +7,10 @@ are built on first access, so importing this module does not import gunicorn.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gunicorn.workers.ggevent import GeventPyWSGIWorker, GeventWorker
 
 __all__ = ["GeventPyWSGIWorker", "GeventWorker"]
 

@@ -27,7 +27,6 @@ def _caller(frame: FrameType | None) -> str | None:
     return None
 
 
-
 class _FirstImporter:
     """A meta path finder that only watches."""
 

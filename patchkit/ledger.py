@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from patchkit.findings import Finding
 
 _SETTINGS_KEY = "_gevent_saved_patch_all_module_settings"
-_ABSENT = object()  # an item gevent removed (``select.epoll`` under aggressive)
+ABSENT = object()  # an item gevent removed (``select.epoll`` under aggressive)
 WATCHDOG_PREFIX = "patchkit-"  # patchkit's own threads; they do not count as "other threads"
 
 # Frames that are the patching machinery, not the code that asked for the patch.
@@ -182,7 +182,9 @@ class Ledger:
         from gevent import events
 
         if isinstance(event, events.GeventWillPatchAllEvent):
-            if self._open is None:
+            # Only patchkit.apply() opens a request ahead of gevent; anything else still open is
+            # left over from a patch_all that raised, and must not swallow this one.
+            if self._open is None or self._open.function != "patchkit.apply":
                 settings = _patch_all_arguments(event)
                 self.begin(new_request("gevent.monkey.patch_all", None, settings, requested_by()))
         elif isinstance(event, events.GeventWillPatchModuleEvent):
@@ -214,7 +216,7 @@ class Ledger:
         target = target_module.__name__
         module, items, before = self._pending.pop(target, (event.module_name, (), set()))
         names = sorted(set(items) | (set(saved.get(target, ())) - before))
-        installed = {item: getattr(target_module, item, _ABSENT) for item in names}
+        installed = {item: getattr(target_module, item, ABSENT) for item in names}
         if self._open is not None:
             self._open.patches.append(ModulePatch(module, target, tuple(names), installed))
         if self._implicit and not self._pending:
@@ -230,7 +232,7 @@ class Ledger:
             if target in seen or module is None or not isinstance(originals, dict):
                 continue
             names = tuple(sorted(originals))
-            installed = {item: getattr(module, item, _ABSENT) for item in names}
+            installed = {item: getattr(module, item, ABSENT) for item in names}
             request.patches.append(ModulePatch(target, target, names, installed))
 
     # -- reading -------------------------------------------------------------------------
@@ -371,12 +373,13 @@ def _reconstruct() -> PatchRequest | None:
     request = new_request(function, None, dict(settings or {}), None)
     request.reconstructed, request.main_thread, request.thread_name = True, None, None
     request.other_threads = ()
+    request.modules_loaded = {}  # what was loaded *before* that patch is no longer knowable
     for target, originals in saved.items():
         module = sys.modules.get(target)
         if target == _SETTINGS_KEY or module is None or not isinstance(originals, dict):
             continue
         names = tuple(sorted(originals))
-        installed = {item: getattr(module, item, _ABSENT) for item in names}
+        installed = {item: getattr(module, item, ABSENT) for item in names}
         request.patches.append(
             ModulePatch(_GEVENT_NAMES.get(target, target), target, names, installed)
         )
@@ -399,42 +402,3 @@ LEDGER = _install()
 
 def state() -> Ledger:
     return LEDGER
-
-
-def drift() -> list[Finding]:
-    """PK108 for each attribute gevent patched that no longer holds gevent's object."""
-    from patchkit.findings import Finding
-
-    saved = getattr(sys.modules.get("gevent.monkey"), "saved", {})
-    out = []
-    for (target, item), value in LEDGER.installed().items():
-        module = sys.modules.get(target)
-        if module is None:
-            continue
-        current = getattr(module, item, _ABSENT)
-        if current is value:
-            continue
-        original = saved.get(target, {}).get(item, _ABSENT)
-        if current is _ABSENT:
-            how = "was deleted"
-        elif current is original:
-            how = "was restored to the original"
-        elif value is _ABSENT:
-            how = "was put back after gevent removed it"
-        else:
-            how = f"was replaced by {_describe(current)}"
-        out.append(
-            Finding(
-                "PK108",
-                f"{target}.{item} is no longer gevent's: it {how} after patching",
-                module=target,
-                object=f"{target}.{item}",
-            )
-        )
-    return out
-
-
-def _describe(value: Any) -> str:
-    module = getattr(value, "__module__", None)
-    name = getattr(value, "__qualname__", None) or type(value).__name__
-    return f"{module}.{name}" if module else name

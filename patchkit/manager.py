@@ -6,8 +6,9 @@ so gevent's ordering rules (thread before time, selectors with select, ...) keep
 
 from __future__ import annotations
 
+import sys
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from patchkit import integrations, ledger
 from patchkit.profiles import BUILTINS, Profile, resolve
@@ -72,7 +73,7 @@ def verify() -> list[Finding]:
     """PK108 for each patch or integration no longer in effect; empty after a clean apply."""
     from patchkit.findings import Finding
 
-    findings = ledger.drift()
+    findings = _drift()
     for name in _integrated:
         if integrations.is_active(name) is False:
             findings.append(
@@ -84,3 +85,42 @@ def verify() -> list[Finding]:
                 )
             )
     return findings
+
+
+def _drift() -> list[Finding]:
+    """PK108 for each attribute gevent patched that no longer holds gevent's object."""
+    from patchkit.findings import Finding
+
+    saved = getattr(sys.modules.get("gevent.monkey"), "saved", {})
+    out = []
+    for (target, item), value in ledger.state().installed().items():
+        module = sys.modules.get(target)
+        if module is None:
+            continue
+        current = getattr(module, item, ledger.ABSENT)
+        if current is value:
+            continue
+        original = saved.get(target, {}).get(item, ledger.ABSENT)
+        if current is ledger.ABSENT:
+            how = "was deleted"
+        elif current is original:
+            how = "was restored to the original"
+        elif value is ledger.ABSENT:
+            how = "was put back after gevent removed it"
+        else:
+            how = f"was replaced by {_describe(current)}"
+        out.append(
+            Finding(
+                "PK108",
+                f"{target}.{item} is no longer gevent's: it {how} after patching",
+                module=target,
+                object=f"{target}.{item}",
+            )
+        )
+    return out
+
+
+def _describe(value: Any) -> str:
+    module = getattr(value, "__module__", None)
+    name = getattr(value, "__qualname__", None) or type(value).__name__
+    return f"{module}.{name}" if module else name

@@ -145,9 +145,9 @@ CATALOG: tuple[Rule, ...] = (
         ),
         why=(
             "A class statement fixes its bases when it runs. Patched later, the subclass still "
-            "inherits the original behaviour: a pre-patch `threading.Thread` subclass starts a "
-            "real thread whose bookkeeping waits on green locks, so `join()` never returns "
-            "(`LoopExit` when nothing else is alive); a pre-patch `ssl.SSLContext` subclass "
+            "inherits the original behaviour: a pre-patch `threading.Thread` subclass runs on "
+            "patched threading internals and its `join()` never returns (`LoopExit` when "
+            "nothing else is alive); a pre-patch `ssl.SSLContext` subclass "
             "recurses when its options are set (gevent#1016); a `socket.socket` subclass does "
             "blocking I/O."
         ),
@@ -159,7 +159,9 @@ CATALOG: tuple[Rule, ...] = (
             "\n"
             "from gevent import monkey\n"
             "monkey.patch_all()\n"
-            "Worker().join()"
+            "worker = Worker()\n"
+            "worker.start()\n"
+            "worker.join()                     # LoopExit"
         ),
         use_instead=(
             "import patchkit.auto                 # patch first\n"

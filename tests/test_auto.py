@@ -1,4 +1,4 @@
-"""``import patchkit.auto`` applies the configured profile (or full) and installs the import hook."""
+"""``import patchkit.auto`` applies the configured profile (or full) and installs the hook."""
 
 from __future__ import annotations
 

@@ -125,7 +125,11 @@ MISTAKES = [
     ),
     ("setup.cfg", "[patchkit]\nprofile = full\ncolour = red\n", "[patchkit] colour"),
     ("setup.cfg", "[patchkit\nprofile = full\n", "invalid INI"),
-    ("tox.ini", "[patchkit.profiles.web]\nextends = full\nskip = nope\n", "[patchkit.profiles.web] skip"),
+    (
+        "tox.ini",
+        "[patchkit.profiles.web]\nextends = full\nskip = nope\n",
+        "[patchkit.profiles.web] skip",
+    ),
     ("tox.ini", "[patchkit.profiles.full]\nskip = ssl\n", "[patchkit.profiles.full]"),
 ]
 
@@ -154,9 +158,7 @@ def test_config_mistake_stops_run_before_the_target(tmp_path: Path) -> None:
 
 def test_unknown_environment_profile_names_the_variable(tmp_path: Path) -> None:
     write(tmp_path / "app.py", "print('ran')\n")
-    proc = run_patchkit(
-        "run", "app.py", cwd=tmp_path, env=clean_env(PATCHKIT_PROFILE="bogus")
-    )
+    proc = run_patchkit("run", "app.py", cwd=tmp_path, env=clean_env(PATCHKIT_PROFILE="bogus"))
     assert proc.returncode == 2
     assert "PATCHKIT_PROFILE: unknown profile 'bogus'" in proc.stderr
 

@@ -1,4 +1,4 @@
-"""gunicorn's gevent worker with patchkit's profile: requests still overlap, the ledger records it."""
+"""gunicorn's gevent worker with patchkit's profile: requests still overlap; the ledger knows."""
 
 from __future__ import annotations
 
@@ -42,8 +42,20 @@ SLEEP = 0.2
 
 def serve(cwd: Path, worker: str = "patchkit.gunicorn.GeventWorker") -> tuple[Any, int]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-k", worker, "-w", "1", "-b", "127.0.0.1:0",
-         "--chdir", str(cwd), "app:app"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-k",
+            worker,
+            "-w",
+            "1",
+            "-b",
+            "127.0.0.1:0",
+            "--chdir",
+            str(cwd),
+            "app:app",
+        ],
         cwd=cwd,
         env=clean_env(),
         stderr=subprocess.PIPE,

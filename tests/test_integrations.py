@@ -1,4 +1,4 @@
-"""Integrations run after patching; a missing library is a clear ProfileError, exit 2 from the CLI."""
+"""Integrations run after patching; a missing library is a clear ProfileError (CLI: exit 2)."""
 
 from __future__ import annotations
 

@@ -112,7 +112,9 @@ def test_other_running_threads_are_pk107_but_patchkit_watchdog_is_not(tmp_path: 
 
 
 def test_same_profile_twice_is_one_request(tmp_path: Path) -> None:
-    out = run_app(tmp_path / "app.py", "import patchkit\npatchkit.apply('full')\npatchkit.apply('full')\n")
+    out = run_app(
+        tmp_path / "app.py", "import patchkit\npatchkit.apply('full')\npatchkit.apply('full')\n"
+    )
     assert len(out["ledger"]["requests"]) == 1
     assert out["findings"] == []
 

@@ -10,7 +10,9 @@ REPORT = "\nimport json\nprint(json.dumps([f.as_dict() for f in patchkit.verify(
 
 
 def test_clean_apply_verifies_clean() -> None:
-    proc = run_python("import patchkit\npatchkit.apply('full')\nimport time\ntime.sleep(0.01)" + REPORT)
+    proc = run_python(
+        "import patchkit\npatchkit.apply('full')\nimport time\ntime.sleep(0.01)" + REPORT
+    )
     assert json_from_stdout(proc) == []
 
 

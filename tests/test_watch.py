@@ -159,3 +159,42 @@ report(w)
     (stall,) = data["stalls"]
     assert stall[0] > 0.2, data
     assert [f["code"] for f in data["findings"]] == ["PK302"]
+
+
+def test_watchdog_is_no_thread_of_the_program_and_patching_under_it_is_not_pk107() -> None:
+    proc = run_python(
+        """
+        import json, threading
+        import patchkit
+
+        with patchkit.watch(0.1) as w:
+            names = [t.name for t in threading.enumerate()]
+            patchkit.apply("full")
+        codes = [f.code for f in patchkit.state().findings()]
+        print(json.dumps({"threads": names, "codes": codes}))
+        """
+    )
+    data = json_from_stdout(proc)
+    assert data["threads"] == ["MainThread"], data
+    assert "PK107" not in data["codes"], data
+
+
+def test_watch_started_after_full_patching_uses_the_real_thread_primitives() -> None:
+    proc = run_python(
+        """
+        from gevent import monkey
+        monkey.patch_all()  # before patchkit is imported: _thread is gevent's by now
+        import json, time
+        import gevent, patchkit
+
+        def blocker():
+            monkey.get_original("time", "sleep")(0.3)
+
+        with patchkit.watch(0.1) as w:
+            gevent.spawn(blocker).join()
+        print(json.dumps([s.duration for s in w.stalls]))
+        """,
+        timeout=30,
+    )
+    (duration,) = json_from_stdout(proc)
+    assert 0.25 < duration < 0.6

@@ -39,8 +39,8 @@ class Case:
     services: tuple[str, ...] = ()  # compat_tests.services names
     peers: tuple[str, ...] = ()  # compat_tests._peers kinds
     mode: str = "timing"  # or "yield": see _measure._measure_yield
-    timeout_s: float = 30.0  # the probe process is killed after this
-    notes: str = field(default="", compare=False)
+    timeout_s: float = 20.0  # the probe process is killed after this
+    fix: str = field(default="", compare=False)  # what to do where it blocks or breaks
 
     def missing(self) -> str | None:
         """Why this case cannot run here (a module is not installed), or None."""

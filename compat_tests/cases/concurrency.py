@@ -13,7 +13,14 @@ def nap(seconds: float) -> float:
     return seconds
 
 
-@case("threading+queue", "a Thread that sleeps 0.2 s then puts on a queue.Queue")
+@case(
+    "threading+queue",
+    "a Thread that sleeps 0.2 s then puts on a queue.Queue",
+    fix=(
+        "`full` (threads become greenlets). With real threads, do not patch `queue`: a gevent "
+        "queue is not woken by another OS thread."
+    ),
+)
 def threading_queue(ctx: Context):
     import queue
     import threading
@@ -31,6 +38,10 @@ def threading_queue(ctx: Context):
 @case(
     "concurrent.futures.ThreadPoolExecutor",
     "submit(sleep 0.2 s).result() on a 10-thread pool",
+    fix=(
+        "`full`, or `gevent.threadpool.ThreadPoolExecutor`. With real threads (`nothread`), also "
+        "skip `queue`: the pool's SimpleQueue must stay the stdlib one."
+    ),
 )
 def thread_pool(ctx: Context):
     from concurrent.futures import ThreadPoolExecutor
@@ -42,7 +53,10 @@ def thread_pool(ctx: Context):
 @case(
     "concurrent.futures.ProcessPoolExecutor",
     "submit(sleep 0.2 s).result() on a 10-process pool",
-    timeout_s=40,
+    fix=(
+        "`full` (its waits are green). Elsewhere wait through "
+        "`gevent.get_hub().threadpool.spawn(future.result)`."
+    ),
 )
 def process_pool(ctx: Context):
     from concurrent.futures import ProcessPoolExecutor
@@ -52,7 +66,14 @@ def process_pool(ctx: Context):
     return lambda i: pool.submit(nap, ctx.wait_s).result(timeout=30)
 
 
-@case("multiprocessing.Pool", "apply(sleep 0.2 s) on a 10-process Pool", timeout_s=40)
+@case(
+    "multiprocessing.Pool",
+    "apply(sleep 0.2 s) on a 10-process Pool",
+    fix=(
+        "Hangs when `thread` or `queue` is patched: use `concurrent.futures.ProcessPoolExecutor` "
+        "under `full`, or run the pool outside the patched process (gipc, geventmp)."
+    ),
+)
 def multiprocessing_pool(ctx: Context):
     import multiprocessing
 
@@ -61,7 +82,14 @@ def multiprocessing_pool(ctx: Context):
     return lambda i: pool.apply_async(nap, (ctx.wait_s,)).get(timeout=30)
 
 
-@case("asyncio.run", "asyncio.run(asyncio.sleep(0.2)) in each greenlet")
+@case(
+    "asyncio.run",
+    "asyncio.run(asyncio.sleep(0.2)) in each greenlet",
+    fix=(
+        "Do not mix: one asyncio loop per OS thread. Run asyncio code in a real thread "
+        "(`gevent.get_hub().threadpool`)."
+    ),
+)
 def asyncio_run(ctx: Context):
     import asyncio
 

@@ -36,8 +36,14 @@ def _dbapi_wait(conns: list, sql: str):
     return wait
 
 
-@case("redis", "BLPOP on an empty list with a 0.2 s timeout", dists=("redis",),
-      modules=("redis",), services=("redis",))  # fmt: skip
+@case(
+    "redis",
+    "BLPOP on an empty list with a 0.2 s timeout",
+    dists=("redis",),
+    modules=("redis",),
+    services=("redis",),
+    fix="Patch `socket` (every profile but `none`) before the library is imported.",
+)
 def redis_blpop(ctx: Context):
     import os
 
@@ -53,15 +59,31 @@ def redis_blpop(ctx: Context):
     return wait
 
 
-@case("psycopg2", PG_SLEEP, dists=PG_DISTS, modules=("psycopg2",), services=("pg",))
+@case(
+    "psycopg2",
+    PG_SLEEP,
+    dists=PG_DISTS,
+    modules=("psycopg2",),
+    services=("pg",),
+    fix=(
+        'Add the `psycopg2` integration (`integrations = ["psycopg2"]`: psycogreen\'s wait '
+        "callback)."
+    ),
+)
 def psycopg2_plain(ctx: Context):
     import psycopg2
 
     return _dbapi_wait([psycopg2.connect(_pg_dsn()) for _ in range(ctx.n)], PG_SLEEP)
 
 
-@case("psycopg2+psycogreen", PG_SLEEP, dists=(*PG_DISTS, "psycogreen"),
-      modules=("psycopg2", "psycogreen"), services=("pg",))  # fmt: skip
+@case(
+    "psycopg2+psycogreen",
+    PG_SLEEP,
+    dists=(*PG_DISTS, "psycogreen"),
+    modules=("psycopg2", "psycogreen"),
+    services=("pg",),
+    fix="Nothing: cooperative in every profile, even unpatched.",
+)
 def psycopg2_psycogreen(ctx: Context):
     import psycogreen.gevent
     import psycopg2
@@ -70,22 +92,45 @@ def psycopg2_psycogreen(ctx: Context):
     return _dbapi_wait([psycopg2.connect(_pg_dsn()) for _ in range(ctx.n)], PG_SLEEP)
 
 
-@case("psycopg", PG_SLEEP, dists=("psycopg",), modules=("psycopg",), services=("pg",))
+@case(
+    "psycopg",
+    PG_SLEEP,
+    dists=("psycopg",),
+    modules=("psycopg",),
+    services=("pg",),
+    fix=(
+        "psycopg 3 ≥ 3.1.14 waits through the patched socket: patch `socket` (every profile but "
+        "`none`)."
+    ),
+)
 def psycopg3(ctx: Context):
     import psycopg
 
     return _dbapi_wait([psycopg.connect(_pg_dsn()) for _ in range(ctx.n)], PG_SLEEP)
 
 
-@case("PyMySQL", MYSQL_SLEEP, dists=("PyMySQL",), modules=("pymysql",), services=("mysql",))
+@case(
+    "PyMySQL",
+    MYSQL_SLEEP,
+    dists=("PyMySQL",),
+    modules=("pymysql",),
+    services=("mysql",),
+    fix="Patch `socket` (every profile but `none`) before the library is imported.",
+)
 def pymysql_sleep(ctx: Context):
     import pymysql
 
     return _dbapi_wait([pymysql.connect(**_mysql_kwargs()) for _ in range(ctx.n)], MYSQL_SLEEP)
 
 
-@case("mysqlclient", MYSQL_SLEEP, dists=("mysqlclient",), modules=("MySQLdb",),
-      services=("mysql",))  # fmt: skip
+@case(
+    "mysqlclient",
+    MYSQL_SLEEP,
+    dists=("mysqlclient",),
+    modules=("MySQLdb",),
+    services=("mysql",),
+    fix="Does its I/O in C: switch to PyMySQL, or run queries in `gevent.get_hub().threadpool`.",
+)
 def mysqlclient_sleep(ctx: Context):
     import MySQLdb
 
@@ -109,16 +154,28 @@ def _sqlalchemy_wait(url: str, sql: str, n: int):
     return wait
 
 
-@case("SQLAlchemy/psycopg2", PG_SLEEP, dists=("SQLAlchemy", *PG_DISTS),
-      modules=("sqlalchemy", "psycopg2"), services=("pg",))  # fmt: skip
+@case(
+    "SQLAlchemy/psycopg2",
+    PG_SLEEP,
+    dists=("SQLAlchemy", *PG_DISTS),
+    modules=("sqlalchemy", "psycopg2"),
+    services=("pg",),
+    fix="Add the `psycopg2` integration (psycogreen) to the profile.",
+)
 def sqlalchemy_psycopg2(ctx: Context):
     pg, c = service("pg"), service("pg").creds
     url = f"postgresql+psycopg2://{c['user']}:{c['password']}@{pg.host}:{pg.port_}/{c['db']}"
     return _sqlalchemy_wait(url, PG_SLEEP, ctx.n)
 
 
-@case("SQLAlchemy/PyMySQL", MYSQL_SLEEP, dists=("SQLAlchemy", "PyMySQL"),
-      modules=("sqlalchemy", "pymysql"), services=("mysql",))  # fmt: skip
+@case(
+    "SQLAlchemy/PyMySQL",
+    MYSQL_SLEEP,
+    dists=("SQLAlchemy", "PyMySQL"),
+    modules=("sqlalchemy", "pymysql"),
+    services=("mysql",),
+    fix="Patch `socket` (every profile but `none`) before the library is imported.",
+)
 def sqlalchemy_pymysql(ctx: Context):
     my, c = service("mysql"), service("mysql").creds
     url = f"mysql+pymysql://{c['user']}:{c['password']}@{my.host}:{my.port_}/{c['db']}"

@@ -5,8 +5,14 @@ from __future__ import annotations
 from compat_tests.cases import Context, case
 
 
-@case("requests", "requests GET answered in 0.2 s", dists=("requests",), modules=("requests",),
-      peers=("http",))  # fmt: skip
+@case(
+    "requests",
+    "requests GET answered in 0.2 s",
+    dists=("requests",),
+    modules=("requests",),
+    peers=("http",),
+    fix="Patch `socket` (every profile but `none`) before the library is imported.",
+)
 def requests_get(ctx: Context):
     import requests
 
@@ -20,8 +26,14 @@ def requests_get(ctx: Context):
     return wait
 
 
-@case("urllib3", "PoolManager GET answered in 0.2 s", dists=("urllib3",), modules=("urllib3",),
-      peers=("http",))  # fmt: skip
+@case(
+    "urllib3",
+    "PoolManager GET answered in 0.2 s",
+    dists=("urllib3",),
+    modules=("urllib3",),
+    peers=("http",),
+    fix="Patch `socket` (every profile but `none`) before the library is imported.",
+)
 def urllib3_get(ctx: Context):
     import urllib3
 
@@ -35,8 +47,14 @@ def urllib3_get(ctx: Context):
     return wait
 
 
-@case("httpx", "httpx.Client GET answered in 0.2 s", dists=("httpx",), modules=("httpx",),
-      peers=("http",))  # fmt: skip
+@case(
+    "httpx",
+    "httpx.Client GET answered in 0.2 s",
+    dists=("httpx",),
+    modules=("httpx",),
+    peers=("http",),
+    fix="Patch `socket` (every profile but `none`) before the library is imported.",
+)
 def httpx_get(ctx: Context):
     import httpx
 

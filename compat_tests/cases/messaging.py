@@ -6,6 +6,7 @@ replies that were already queued.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
@@ -23,8 +24,15 @@ def _until(done: dict, step) -> None:
         step()
 
 
-@case("pika", "BlockingConnection RPC answered in 0.2 s", dists=("pika",), modules=("pika",),
-      services=("amqp",), peers=("amqp",))  # fmt: skip
+@case(
+    "pika",
+    "BlockingConnection RPC answered in 0.2 s",
+    dists=("pika",),
+    modules=("pika",),
+    services=("amqp",),
+    peers=("amqp",),
+    fix="Patch `socket` (every profile but `none`) before the library is imported.",
+)
 def pika_rpc(ctx: Context):
     import pika
 
@@ -44,14 +52,23 @@ def pika_rpc(ctx: Context):
     def wait(i: int) -> None:
         conn, ch, reply, done = clients[i]
         done.clear()
-        ch.basic_publish("", ctx.peers["amqp"]["queue"], b"ping", pika.BasicProperties(reply_to=reply))
+        ch.basic_publish(
+            "", ctx.peers["amqp"]["queue"], b"ping", pika.BasicProperties(reply_to=reply)
+        )
         _until(done, lambda: conn.process_data_events(time_limit=1))
 
     return wait
 
 
-@case("kombu", "Producer.publish + drain_events answered in 0.2 s", dists=("kombu", "amqp"),
-      modules=("kombu",), services=("amqp",), peers=("amqp",))  # fmt: skip
+@case(
+    "kombu",
+    "Producer.publish + drain_events answered in 0.2 s",
+    dists=("kombu", "amqp"),
+    modules=("kombu",),
+    services=("amqp",),
+    peers=("amqp",),
+    fix="Patch `socket` (every profile but `none`) before the library is imported.",
+)
 def kombu_rpc(ctx: Context):
     import kombu
 
@@ -77,14 +94,19 @@ def kombu_rpc(ctx: Context):
 
 
 def _drain(conn) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         conn.drain_events(timeout=1)
-    except TimeoutError:
-        pass
 
 
-@case("paho-mqtt", "publish + loop() until the reply published 0.2 s later",
-      dists=("paho-mqtt",), modules=("paho",), services=("mqtt",), peers=("mqtt",))  # fmt: skip
+@case(
+    "paho-mqtt",
+    "publish + loop() until the reply published 0.2 s later",
+    dists=("paho-mqtt",),
+    modules=("paho",),
+    services=("mqtt",),
+    peers=("mqtt",),
+    fix="Patch `socket` and `select` (every profile but `none`).",
+)
 def paho_rpc(ctx: Context):
     import paho.mqtt.client as paho
 

@@ -22,12 +22,22 @@ def _grpc_wait(ctx: Context):
     return wait
 
 
-@case("grpcio", "unary call answered in 0.2 s", **GRPC)
+@case(
+    "grpcio",
+    "unary call answered in 0.2 s",
+    **GRPC,
+    fix="Add the `grpc` integration (`grpc.experimental.gevent.init_gevent()` after patching).",
+)
 def grpc_plain(ctx: Context):
     return _grpc_wait(ctx)
 
 
-@case("grpcio+init_gevent", "unary call answered in 0.2 s", **GRPC)
+@case(
+    "grpcio+init_gevent",
+    "unary call answered in 0.2 s",
+    **GRPC,
+    fix="Nothing: cooperative in every profile.",
+)
 def grpc_init_gevent(ctx: Context):
     import grpc.experimental.gevent
 
@@ -51,22 +61,33 @@ def _zmq_wait(zmq, ctx: Context):
     return wait
 
 
-@case("pyzmq", "REQ/REP round trip answered in 0.2 s", **ZMQ)
+@case("pyzmq", "REQ/REP round trip answered in 0.2 s", **ZMQ, fix="`import zmq.green as zmq`.")
 def zmq_plain(ctx: Context):
     import zmq
 
     return _zmq_wait(zmq, ctx)
 
 
-@case("zmq.green", "REQ/REP round trip answered in 0.2 s", **ZMQ)
+@case(
+    "zmq.green",
+    "REQ/REP round trip answered in 0.2 s",
+    **ZMQ,
+    fix="Nothing: cooperative in every profile.",
+)
 def zmq_green(ctx: Context):
     import zmq.green
 
     return _zmq_wait(zmq.green, ctx)
 
 
-@case("dnspython", "dns.query.udp answered in 0.2 s by a local DNS server",
-      dists=("dnspython",), modules=("dns",), peers=("dns",))  # fmt: skip
+@case(
+    "dnspython",
+    "dns.query.udp answered in 0.2 s by a local DNS server",
+    dists=("dnspython",),
+    modules=("dns",),
+    peers=("dns",),
+    fix="Patch `socket` (every profile but `none`) before the library is imported.",
+)
 def dnspython_query(ctx: Context):
     import dns.message
     import dns.query

@@ -13,13 +13,23 @@ def _connect(port: int):
     return socket.create_connection(("127.0.0.1", port), timeout=30)
 
 
-@case("socket", "recv of a line echoed 0.2 s later", peers=("tcp",))
+@case(
+    "socket",
+    "recv of a line echoed 0.2 s later",
+    peers=("tcp",),
+    fix="Patch `socket` (every profile but `none`) before the library is imported.",
+)
 def socket_recv(ctx: Context):
     conns = [_connect(ctx.peers["tcp"]["port"]).makefile("rwb") for _ in range(ctx.n)]
     return _line_wait(conns)
 
 
-@case("ssl", "TLS recv of a line echoed 0.2 s later", peers=("tls",))
+@case(
+    "ssl",
+    "TLS recv of a line echoed 0.2 s later",
+    peers=("tls",),
+    fix="Patch `socket` and `ssl` (every profile but `none`) before `ssl` is imported.",
+)
 def ssl_recv(ctx: Context):
     import ssl
 
@@ -40,7 +50,12 @@ def _line_wait(conns: list):
     return wait
 
 
-@case("http.client", "GET answered in 0.2 s", peers=("http",))
+@case(
+    "http.client",
+    "GET answered in 0.2 s",
+    peers=("http",),
+    fix="Patch `socket` (every profile but `none`) before the library is imported.",
+)
 def http_client(ctx: Context):
     import http.client
 
@@ -55,7 +70,12 @@ def http_client(ctx: Context):
     return wait
 
 
-@case("urllib.request", "urlopen answered in 0.2 s", peers=("http",))
+@case(
+    "urllib.request",
+    "urlopen answered in 0.2 s",
+    peers=("http",),
+    fix="Patch `socket` (every profile but `none`) before the library is imported.",
+)
 def urllib_request(ctx: Context):
     import urllib.request
 
@@ -68,7 +88,11 @@ def urllib_request(ctx: Context):
     return wait
 
 
-@case("subprocess", "subprocess.run(['sleep', '0.2'])")
+@case(
+    "subprocess",
+    "subprocess.run(['sleep', '0.2'])",
+    fix="Patch `subprocess` (`full`, `nothread`), or use `gevent.subprocess`.",
+)
 def subprocess_run(ctx: Context):
     import subprocess
 
@@ -81,14 +105,23 @@ def subprocess_run(ctx: Context):
     return wait
 
 
-@case("time.sleep", "time.sleep(0.2)")
+@case(
+    "time.sleep",
+    "time.sleep(0.2)",
+    fix="Patch `time` (`full`, `nothread`), or call `gevent.sleep`.",
+)
 def time_sleep(ctx: Context):
     import time
 
     return lambda i: time.sleep(ctx.wait_s)
 
 
-@case("socket.getaddrinfo", "getaddrinfo('localhost', 80)", mode="yield")
+@case(
+    "socket.getaddrinfo",
+    "getaddrinfo('localhost', 80)",
+    mode="yield",
+    fix="Patch `dns` (every profile but `none`): gevent resolves in its thread pool.",
+)
 def getaddrinfo(ctx: Context):
     # Resolving localhost takes microseconds, too fast to time and the suite must not query
     # outside DNS: the measurement is whether the call yields to the hub while it waits, which

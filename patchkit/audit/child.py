@@ -39,6 +39,8 @@ class Session:
         self.spec = spec
         self.results = spec["results"]
         self.timeout = float(spec["timeout"])
+        # A wall-clock deadline set by the parent: a slow start-up here does not move it.
+        self.deadline = float(spec.get("deadline") or time.time() + self.timeout)
         self.watch = Watch(float(spec["threshold"]))
         self.lock = tripwires._allocate_lock()
         self.written = False
@@ -62,7 +64,8 @@ class Session:
             # A C call that never lets go of the GIL starves our threads; faulthandler's own C
             # thread still dumps every stack for the parent, then ends the process.
             self._stacks_file = open(self.spec["stacks"], "w")  # noqa: SIM115 -- lives to the end
-            faulthandler.dump_traceback_later(self.timeout + 1.0, exit=True, file=self._stacks_file)
+            last_chance = max(self.deadline - time.time(), 0.0) + 1.0
+            faulthandler.dump_traceback_later(last_chance, exit=True, file=self._stacks_file)
         os._exit = self._os_exit
 
     def _os_exit(self, code: int) -> None:
@@ -72,9 +75,8 @@ class Session:
 
     def _deadline(self) -> None:
         sleep = tripwires.original("time", "sleep")
-        end = self.started + self.timeout
-        while time.perf_counter() < end:
-            sleep(min(0.05, max(end - time.perf_counter(), 0.001)))
+        while time.time() < self.deadline:
+            sleep(min(0.05, max(self.deadline - time.time(), 0.001)))
         stuck = _stuck_stacks({self.hub_ident: "main thread"})
         ended = "its code returned but the interpreter did not exit; " if self.target_done else ""
         outcome = {
@@ -232,10 +234,10 @@ def run(target: Target) -> dict[str, Any]:
             tb = tb.tb_next
         traceback.print_exception(type(exc), exc, tb)
         line = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        for frame, lineno in traceback.walk_tb(tb):
-            where = f"{frame.f_code.co_filename}:{lineno}"
-        if tb is not None:
-            line = f"{line} (raised at {where})"
+        frames = list(traceback.walk_tb(tb))
+        if frames:
+            frame, lineno = frames[-1]
+            line = f"{line} (raised at {frame.f_code.co_filename}:{lineno})"
         status = 130 if isinstance(exc, KeyboardInterrupt) else 1
         return {"status": "exception", "exit_code": status, "message": line}
     return {"status": "completed", "exit_code": 0}

@@ -48,6 +48,7 @@ def run_child(
             "profile": profile,
             "timeout": timeout,
             "threshold": threshold,
+            "deadline": time.time() + timeout,
             "results": os.path.join(tmp, "results.json"),
             "stacks": os.path.join(tmp, "stacks.txt"),
         }

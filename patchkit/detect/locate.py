@@ -21,17 +21,36 @@ def _patterns(name: str) -> tuple[re.Pattern[str], ...]:
         re.compile(rf"^\s*(?:async\s+)?(?:def|class)\s+{n}\b"),
         re.compile(rf"^\s*(?:[\w.]+\s*,\s*)*{n}\s*(?::[^=]*)?=(?!=)"),
         re.compile(rf"^\s*(?:from\s+[\w.]+\s+)?import\s.*(?:\b{n}\b)"),
-        re.compile(rf"^\s*(?:[\w.]+\s+as\s+)?{n}\s*,?\s*\)?\s*(?:#.*)?$"),  # inside "import ("
     )
+
+
+_BARE = r"^\s*(?:[\w.]+\s+as\s+)?{}\s*,?\s*\)?\s*(?:#.*)?$"  # a name on its own line
+_OPEN_IMPORT = re.compile(r"^\s*from\s+[\w.]+\s+import\s*\(")
+
+
+def _in_import_block(lines: list[str], index: int, name: str) -> bool:
+    """``name`` alone on a line inside ``from x import (\n ... \n)``."""
+    if not re.match(_BARE.format(re.escape(name)), lines[index]):
+        return False
+    for i in range(index - 1, max(index - 40, -1), -1):
+        if ")" in lines[i]:
+            return False
+        if _OPEN_IMPORT.match(lines[i]):
+            return True
+    return False
 
 
 def _find(lines: list[str], name: str, start: int = 0, indent: int = -1) -> int | None:
     """Index of the first line from ``start`` that binds ``name`` (deeper than ``indent``)."""
-    for pattern in _patterns(name):
-        for i in range(start, len(lines)):
-            line = lines[i]
-            if pattern.match(line) and (indent < 0 or _indent(line) > indent):
-                return i
+    patterns = _patterns(name)
+    for i in range(start, len(lines)):
+        line = lines[i]
+        if name not in line or (indent >= 0 and _indent(line) <= indent and line.strip()):
+            if indent >= 0 and line.strip() and _indent(line) <= indent:
+                return None  # left the class body
+            continue
+        if any(p.match(line) for p in patterns) or _in_import_block(lines, i, name):
+            return i
     return None
 
 
@@ -39,6 +58,7 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip())
 
 
+@functools.lru_cache(maxsize=1024)
 def line_of(path: str | None, names: tuple[str, ...], hint: str | None = None) -> int | None:
     """The line binding ``names`` (``("Cls", "attr")`` for a class attribute) in ``path``.
 

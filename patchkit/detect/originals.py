@@ -99,7 +99,7 @@ ORIGINALS: tuple[Original, ...] = (
         "threading",
         "Thread",
         "hang",
-        "start() makes a real thread whose bookkeeping waits on green locks: join() never "
+        "the original class runs on patched threading internals and its join() never "
         "returns (LoopExit when no other greenlet is alive)",
         _THREAD,
     ),

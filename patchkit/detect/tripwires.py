@@ -16,6 +16,7 @@ import _thread
 import functools
 import importlib
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,8 +24,18 @@ from typing import Any
 
 from patchkit.findings import Finding
 
-_get_ident = _thread.get_ident
-_allocate_lock = _thread.allocate_lock
+
+def _unpatched_thread_function(name: str) -> Any:
+    # Patching always goes through gevent.monkey, which keeps what it replaced.
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None:
+        return monkey.get_original("_thread", name)
+    return getattr(_thread, name)
+
+
+_get_ident = _unpatched_thread_function("get_ident")
+_allocate_lock = _unpatched_thread_function("allocate_lock")
+_THREAD_NAME = re.compile(r"<\w*Thread\((.*?), (?:started|initial|stopped)")
 
 
 def _always(*args: Any, **kwargs: Any) -> bool:
@@ -297,7 +308,12 @@ def greenlet_label(glet: Any = None) -> str:
         return "the main greenlet"
     text = str(glet)
     name = getattr(glet, "name", None) or type(glet).__name__
-    running = text.rsplit(": ", 1)[1].rstrip(">") if ": " in text else ""
+    running = text.split(": ", 1)[1].rstrip(">") if ": " in text else ""
+    thread = _THREAD_NAME.search(running)
+    if thread:  # a patched threading.Thread: its greenlet's repr is the whole bound method
+        running = f"thread {thread.group(1)}"
+    elif len(running) > 60:
+        running = running[:57] + "..."
     # gevent drops the function once a greenlet ends: its repr then says only "_run".
     if running and not running.startswith("_run"):
         return f"greenlet {name} ({running})"

@@ -10,6 +10,7 @@ I/O, hashing), or else from the frame the greenlet switched out from.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from dataclasses import dataclass
@@ -54,7 +55,7 @@ class Watch:
         self.stalls: list[Stall] = []
         self._interval = min(max(self.threshold / 4, 0.005), 0.05)
         self._active = False
-        self._callback = self._trace
+        self._callback: Any = None
         self._prev: Any = None
         self._hub_type: Any = None
         self._hub_ident: int | None = None
@@ -89,6 +90,7 @@ class Watch:
         self._running = greenlet.getcurrent() if holding else None
         self._run_id += 1
         self._active = True
+        self._callback = self._make_callback()
         self._prev = greenlet.settrace(self._callback)
         started = tripwires._allocate_lock()
         started.acquire()
@@ -111,7 +113,7 @@ class Watch:
                 self._record(greenlet.getcurrent(), duration)
         self._active = False
         self._run_start = self._running = None
-        if greenlet.gettrace() == self._callback:
+        if greenlet.gettrace() is self._callback:
             greenlet.settrace(self._prev)
         # Otherwise someone chained a tracer on top of ours: it stays, inactive, passing through.
 
@@ -135,28 +137,37 @@ class Watch:
             stalls.append(current)
         return stall_findings(stalls, self.threshold) + tripwires.findings(self._since)
 
-    def _trace(self, event: str, args: Any) -> None:
-        now = _clock()
-        if self._active:
-            try:
-                origin, target = args
-                if isinstance(target, self._hub_type):
+    def _make_callback(self) -> Any:
+        # Runs on every switch: locals instead of attribute lookups where it counts.
+        clock, hub_type, threshold = _clock, self._hub_type, self.threshold
+
+        def trace(event: str, args: Any) -> None:
+            now = clock()
+            if self._active:
+                target = args[1]
+                if isinstance(target, hub_type):
                     start = self._run_start
-                    if start is not None and now - start >= self.threshold:
-                        self._record(origin, now - start)
-                    self._run_start = None
+                    if start is not None:
+                        if now - start >= threshold:
+                            self._record(args[0], now - start)
+                        self._run_start = None
                 else:
                     self._running = target
                     if self._run_start is None:
                         self._run_start = now
                         self._run_id += 1
-            except Exception:  # a tracer must never break a switch
-                pass
-        prev = self._prev
-        if prev is not None:
-            prev(event, args)
+            prev = self._prev
+            if prev is not None:
+                prev(event, args)
+
+        return trace
 
     def _record(self, origin: Any, duration: float) -> None:
+        # Called from the tracer: an error escaping here would break the switch itself.
+        with contextlib.suppress(Exception):
+            self._record_stall(origin, duration)
+
+    def _record_stall(self, origin: Any, duration: float) -> None:
         if len(self.stalls) >= MAX_STALLS:
             return
         sample = self._sample

@@ -11,7 +11,8 @@ def render(report: Report, color: bool = False) -> str:
     paint = _painter(color)
     lines: list[str] = []
     if report.target:
-        lines.append(paint("bold", f"patchkit {report.mode}: {report.target}"))
+        title = "patchkit scan" if report.mode == "scan" else "patchkit audit"
+        lines.append(paint("bold", f"{title}: {report.target} ({report.mode})"))
     if report.outcome is not None:
         lines.append(_outcome(report))
     for severity in SEVERITIES:

@@ -1,0 +1,7 @@
+"""PK102's harmless twin: looks time.sleep up at call time, so it gets the patched one."""
+
+import time
+
+
+def backoff(seconds):
+    time.sleep(seconds)

@@ -1,0 +1,172 @@
+"""Compatibility results -> docs/compat-matrix.{json,md,html}. Pure functions; no measuring here.
+
+The input is the JSON lines the compat suite writes (one cell per library and profile); the
+JSON document is SPEC's schema 1 plus ``max_stall_s`` and ``expected`` per cell.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from compat_tests.cases import load_all  # noqa: E402
+from compat_tests.expected import expected_outcome  # noqa: E402
+
+PROFILES = ("full", "nothread", "network", "none")
+CELL_KEYS = ("library", "version", "profile", "outcome", "factor", "max_stall_s", "detail")
+COLOURS = {"cooperative": "#c8e6c9", "blocks": "#ffe9a8", "broken": "#ffcdd2"}
+TEMPLATE = ROOT / "tools" / "templates" / "compat-matrix.md"
+
+
+def load_results(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    """Every cell in the JSON-lines files; a later line for the same cell replaces an earlier one."""
+    cells: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in paths:
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                cell = json.loads(line)
+                cells[(cell["library"], cell["profile"])] = cell
+    return list(cells.values())
+
+
+def _library_order() -> list[str]:
+    return list(load_all())
+
+
+def build_document(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """SPEC's matrix JSON (schema 1): the environment once, then one cell per library x profile."""
+    order = {name: i for i, name in enumerate(_library_order())}
+    first = records[0] if records else {}
+
+    def key(cell: dict[str, Any]) -> tuple[int, str, int]:
+        profile = PROFILES.index(cell["profile"]) if cell["profile"] in PROFILES else 99
+        return order.get(cell["library"], len(order)), cell["library"], profile
+
+    cells = [
+        {k: cell.get(k) for k in (*CELL_KEYS, "expected")} for cell in sorted(records, key=key)
+    ]
+    return {
+        "schema": 1,
+        "python": first.get("python"),
+        "gevent": first.get("gevent"),
+        "platform": first.get("platform"),
+        "cells": cells,
+    }
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    library: str
+    profile: str
+    expected: str | None
+    measured: str
+    detail: str
+
+    def __str__(self) -> str:
+        want = self.expected or "no entry in compat_tests/expected.toml"
+        return f"{self.library} [{self.profile}]: expected {want}, measured {self.measured}"
+
+
+def compare(doc: dict[str, Any], table: dict[str, Any] | None = None) -> list[Mismatch]:
+    """Cells whose measured outcome is not the one expected.toml gives for their platform."""
+    python = "py" + "".join((doc.get("python") or "0.0").split(".")[:2])
+    out = []
+    for cell in doc["cells"]:
+        want = expected_outcome(
+            cell["library"],
+            cell["profile"],
+            table=table,
+            platform=doc.get("platform") or sys.platform,
+            python=python,
+        )
+        if want != cell["outcome"]:
+            out.append(
+                Mismatch(cell["library"], cell["profile"], want, cell["outcome"], cell["detail"])
+            )
+    return out
+
+
+def rows(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, dict[str, Any]]]]:
+    """(library, version, {profile: cell}) in the suite's order."""
+    grouped: dict[str, dict[str, dict[str, Any]]] = {}
+    versions: dict[str, str] = {}
+    for cell in doc["cells"]:
+        grouped.setdefault(cell["library"], {})[cell["profile"]] = cell
+        versions[cell["library"]] = cell.get("version") or ""
+    return [(lib, versions[lib], cells) for lib, cells in grouped.items()]
+
+
+def profiles_of(doc: dict[str, Any]) -> list[str]:
+    seen = {cell["profile"] for cell in doc["cells"]}
+    return [p for p in PROFILES if p in seen] + sorted(seen - set(PROFILES))
+
+
+def counts(doc: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """{profile: {outcome: number of cells}}."""
+    out: dict[str, dict[str, int]] = {}
+    for cell in doc["cells"]:
+        per = out.setdefault(cell["profile"], {"cooperative": 0, "blocks": 0, "broken": 0})
+        per[cell["outcome"]] = per.get(cell["outcome"], 0) + 1
+    return out
+
+
+def _factor(cell: dict[str, Any]) -> str:
+    return "" if cell.get("factor") is None else f" ×{cell['factor']:.1f}"
+
+
+def environment_line(doc: dict[str, Any]) -> str:
+    return (
+        f"CPython {doc['python']}, gevent {doc['gevent']}, platform `{doc['platform']}`; "
+        f"{len(doc['cells'])} cells"
+    )
+
+
+def markdown_table(doc: dict[str, Any]) -> str:
+    profiles = profiles_of(doc)
+    lines = [
+        "| library | version | " + " | ".join(f"`{p}`" for p in profiles) + " |",
+        "|---|---|" + "---|" * len(profiles),
+    ]
+    for library, version, cells in rows(doc):
+        shown = []
+        for profile in profiles:
+            cell = cells.get(profile)
+            shown.append(f"{cell['outcome']}{_factor(cell)}" if cell else "–")
+        lines.append(f"| `{library}` | {version} | " + " | ".join(shown) + " |")
+    return "\n".join(lines)
+
+
+def fixes_table(doc: dict[str, Any]) -> str:
+    cases = load_all()
+    lines = ["| library | where it blocks or breaks | what to do |", "|---|---|---|"]
+    for library, _, cells in rows(doc):
+        bad = [f"`{p}`: {c['outcome']}" for p, c in cells.items() if c["outcome"] != "cooperative"]
+        fix = cases[library].fix if library in cases else ""
+        if bad:
+            lines.append(f"| `{library}` | {', '.join(bad)} | {fix} |")
+    return "\n".join(lines)
+
+
+def render_markdown(doc: dict[str, Any], template: str | None = None) -> str:
+    text = TEMPLATE.read_text(encoding="utf-8") if template is None else template
+    return Template(text).substitute(
+        environment=environment_line(doc), table=markdown_table(doc), fixes=fixes_table(doc)
+    )
+
+
+def render_json(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=1) + "\n"
+
+
+def escape(text: object) -> str:
+    return html.escape(str(text), quote=True)
