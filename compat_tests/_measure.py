@@ -1,9 +1,9 @@
 """One measurement, inside the probe process: N concurrent waits in greenlets and a heartbeat.
 
 The verdict rules (documented in docs/compat-matrix.md):
-- **cooperative**: the N waits overlap (``factor`` = N waits together / one wait alone is below
-  ``COOPERATIVE_FACTOR``) and the heartbeat greenlet never went longer than ``MAX_GAP_S``
-  without running;
+- **cooperative**: the N waits, started STAGGER_S apart, overlap (``factor`` = the N waits
+  together, less the staggering, / one wait alone is below ``COOPERATIVE_FACTOR``) and the
+  heartbeat greenlet never went longer than ``MAX_GAP_S`` without running;
 - **blocks**: every wait succeeded but they serialised or the heartbeat stalled;
 - **broken**: a wait raised (gevent's ``LoopExit`` included) or did not finish in ``HANG_S``;
   a probe whose hub never comes back is killed by the suite and recorded as broken too.
@@ -53,7 +53,7 @@ class Heartbeat:
         return self.max_gap
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
 
@@ -109,13 +109,14 @@ def measure(wait: Callable[[int], Any], what: str, mode: str = "timing") -> dict
     elapsed, max_gap, greenlets = _run_concurrently(wait)
     failed = [g for g in greenlets if g.dead and not g.successful()]
     unfinished = [g for g in greenlets if not g.dead]
-    factor = elapsed / max(alone, WAIT_S / 2)
+    # The staggered starts are not waiting: without them, ten overlapping waits make a factor of 1.
+    factor = (elapsed - (N_WAITS - 1) * STAGGER_S) / max(alone, WAIT_S / 2)
     detail = (
         f"{N_WAITS} x {what} together took {elapsed:.2f} s, one alone {alone:.2f} s; "
         f"heartbeat's longest gap {max_gap:.3f} s"
     )
     if failed or unfinished:
-        why = _describe(failed[0].exception) if failed else f"did not finish in {HANG_S:.0f} s"
+        why = describe(failed[0].exception) if failed else f"did not finish in {HANG_S:.0f} s"
         return _result("broken", factor, max_gap, f"{len(failed) + len(unfinished)}/{N_WAITS} "
                        f"waits failed ({why}); {detail}")  # fmt: skip
     cooperative = factor < COOPERATIVE_FACTOR and max_gap < MAX_GAP_S
@@ -142,7 +143,7 @@ def _measure_yield(wait: Callable[[int], Any], what: str) -> dict[str, Any]:
         "while they waited"
     )
     if failed:
-        why = _describe(failed[0].exception) if failed[0].dead else "did not finish"
+        why = describe(failed[0].exception) if failed[0].dead else "did not finish"
         return _result("broken", None, max_gap, f"{why}; {detail}")
     outcome = "cooperative" if yielded == N_WAITS and max_gap < MAX_GAP_S else "blocks"
     return _result(outcome, None, max_gap, detail)

@@ -15,8 +15,9 @@ import sys
 MARKER = "PATCHKIT-COMPAT-RESULT "
 
 
-def _phase(name: str) -> None:
+def _phase(name: str) -> str:
     print(f"phase: {name}", file=sys.stderr, flush=True)
+    return name
 
 
 def main(argv: list[str]) -> None:
@@ -26,19 +27,20 @@ def main(argv: list[str]) -> None:
     patchkit.apply(profile)  # before anything the library could capture
 
     from compat_tests import N_WAITS, WAIT_S
-    from compat_tests._measure import _describe, measure
+    from compat_tests._measure import describe, measure
     from compat_tests.cases import CASES, Context, load_all
 
     load_all()
     case = CASES[library]
+    phase = ""
     try:
-        _phase("setup")
+        phase = _phase("setup")
         wait = case.setup(Context(peers=peers, n=N_WAITS, wait_s=WAIT_S))
-        _phase("measure")
+        phase = _phase("measure")
         result = measure(wait, case.what, case.mode)
     except BaseException as exc:  # LoopExit derives from BaseException in some gevent versions
         result = {"outcome": "broken", "factor": None, "max_stall_s": None,
-                  "detail": f"{_describe(exc)} (during {case.what})"}  # fmt: skip
+                  "detail": f"{describe(exc)} (during {phase}: {case.what})"}  # fmt: skip
     sys.stdout.write(MARKER + json.dumps(result) + "\n")
     sys.stdout.flush()
     # Leftover pool workers, grpc or zmq threads must not keep the probe alive.

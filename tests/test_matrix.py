@@ -1,4 +1,4 @@
-"""tools/matrix_render.py and compat_tests/expected.py: rendering and the expected-vs-measured check."""
+"""tools/matrix_render.py and compat_tests/expected.py: rendering, expected vs measured."""
 
 from __future__ import annotations
 

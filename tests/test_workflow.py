@@ -53,9 +53,7 @@ def test_workflow_runs_every_python_on_linux_and_macos_with_the_five_services():
 def test_every_ci_python_maps_to_tox_envs_that_exist():
     tox = configparser.ConfigParser()
     tox.read(REPO / "tox.ini")
-    mapping = dict(
-        line.split(":", 1) for line in tox["gh-actions"]["python"].strip().splitlines()
-    )
+    mapping = dict(line.split(":", 1) for line in tox["gh-actions"]["python"].strip().splitlines())
     for version in _workflow()["jobs"]["linux"]["strategy"]["matrix"]["python-version"]:
         envs = [e.strip() for e in mapping[version].split(",")]
         assert f"py{version.replace('.', '')}" in envs

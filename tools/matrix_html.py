@@ -65,7 +65,10 @@ def render_html(doc: dict[str, Any]) -> str:
     body = []
     for library, version, cells in rows(doc):
         tds = "".join(_cell(cells.get(p)) for p in profiles)
-        body.append(f"<tr><th><code>{escape(library)}</code></th><td>{escape(version)}</td>{tds}</tr>")
+        body.append(
+            f"<tr><th><code>{escape(library)}</code></th><td>{escape(version)}</td>{tds}</tr>"
+        )
+    env = escape(environment_line(doc).replace("`", ""))
     legend = "".join(f'<span style="background:{c}">{o}</span>' for o, c in COLOURS.items())
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -73,8 +76,8 @@ def render_html(doc: dict[str, Any]) -> str:
 <title>patchkit compatibility matrix</title><style>{STYLE}</style></head>
 <body>
 <h1>patchkit compatibility matrix</h1>
-<p class="env">Measured on {escape(environment_line(doc).replace("`", ""))}. Each cell: 10 concurrent waits of
-0.2 s against a real server, from greenlets, under one profile. <b>factor</b> = the 10 waits
+<p class="env">Measured on {env}. Each cell: 10 concurrent waits of 0.2 s against a real
+server, from greenlets, under one profile. <b>factor</b> = the 10 waits
 together / one wait alone (about 1 when they overlap, about 10 when they serialise);
 <b>hub stall</b> = the longest time a heartbeat greenlet did not run. Hover a cell for what
 was measured. A red outline marks a cell that differs from compat_tests/expected.toml.</p>

@@ -29,7 +29,7 @@ TEMPLATE = ROOT / "tools" / "templates" / "compat-matrix.md"
 
 
 def load_results(paths: Iterable[Path]) -> list[dict[str, Any]]:
-    """Every cell in the JSON-lines files; a later line for the same cell replaces an earlier one."""
+    """Every cell in the JSON-lines files; a later line for a cell replaces an earlier one."""
     cells: dict[tuple[str, str], dict[str, Any]] = {}
     for path in paths:
         for line in Path(path).read_text(encoding="utf-8").splitlines():

@@ -13,6 +13,7 @@ from patchkit.detect import tripwires  # first: before anything else binds the o
 
 # isort: on
 import builtins
+import contextlib
 import faulthandler
 import importlib.util
 import json
@@ -218,6 +219,12 @@ def execute(target: Target) -> None:
     exec(code, module.__dict__)
 
 
+def _preload() -> None:
+    """Import what ``finish`` needs now: the target's ``sys.path[0]`` may not reach patchkit."""
+    with contextlib.suppress(ImportError):
+        import patchkit.detect.scan  # noqa: F401
+
+
 def run(target: Target) -> dict[str, Any]:
     """Run the target and say how it ended: completed, exception or exit (with the status)."""
     try:
@@ -259,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     from patchkit.runner import prepare
 
+    _preload()
     prepare(target)
     outcome = run(target)
     session.target_done = True

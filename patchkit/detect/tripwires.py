@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from greenlet import getcurrent
+
 from patchkit.findings import Finding
 
 
@@ -205,11 +207,7 @@ def _on_greenlet() -> bool:
     if hub_local is None:
         return False
     hub = hub_local.get_hub_if_exists()
-    if hub is None:
-        return False
-    from greenlet import getcurrent
-
-    return getcurrent() is not hub
+    return hub is not None and getcurrent() is not hub
 
 
 def _report(qualified: str, frame: Any) -> None:
@@ -301,8 +299,6 @@ def frame_stack(frame: Any, limit: int = 30) -> list[str]:
 def greenlet_label(glet: Any = None) -> str:
     """A short name for a greenlet: gevent's name and function, or "the main greenlet"."""
     if glet is None:
-        from greenlet import getcurrent
-
         glet = getcurrent()
     if getattr(glet, "parent", True) is None:
         return "the main greenlet"
