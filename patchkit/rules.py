@@ -392,7 +392,10 @@ CATALOG: tuple[Rule, ...] = (
         what=(
             "Static: in the entry file, reports each module-level import that comes before the "
             "patch call (`import patchkit.auto`, `patchkit.apply(...)`, `monkey.patch_all()`). "
-            "`__future__`, docstrings and gevent/patchkit imports are allowed first."
+            "`__future__`, docstrings and gevent/patchkit imports are allowed first, and so are "
+            "standard-library imports that bind nothing gevent replaces harmfully (`import time`, "
+            "`from queue import Queue`): they look the patched names up at call time. "
+            "`from time import sleep`, `from threading import Lock` and `import ssl` are reported."
         ),
         why=(
             "Anything imported before the patch may bind originals (see PK101-PK105). The order "

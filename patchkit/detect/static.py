@@ -2,15 +2,21 @@
 
 The patch call is any of ``import patchkit.auto``, ``patchkit.apply(...)``,
 ``monkey.patch_all()``/``gevent.monkey.patch_all()`` (or another ``patch_*`` of gevent.monkey).
-Imports that may precede it: ``__future__``, gevent and patchkit themselves; a module docstring
-is not an import.
+Imports that may precede it: ``__future__``, gevent and patchkit themselves, and standard-library
+imports that bind nothing gevent replaces (``import time``, ``from time import perf_counter``):
+those look the patched names up at call time, so reporting them would be noise. A ``from``-import
+of a harmful original (``from time import sleep``, per the harm table) and ``import ssl`` (gevent
+itself warns when ssl was imported first) are reported; so is every non-stdlib or relative
+import, since patchkit cannot know statically what it binds. A module docstring is not an import.
 """
 
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Iterator
 
+from patchkit.detect import originals
 from patchkit.errors import TargetError
 from patchkit.findings import Finding
 
@@ -59,7 +65,7 @@ def _before(path: str, stmt: ast.stmt, patch_line: int) -> Finding:
     names = ", ".join(_imported(stmt))
     return Finding(
         "PK501",
-        f"`{names}` is imported before the patch call at line {patch_line}",
+        f"`{ast.unparse(stmt)}` runs before the patch call at line {patch_line}",
         file=path,
         line=stmt.lineno,
         object=names,
@@ -75,10 +81,31 @@ def _imported(stmt: ast.stmt) -> list[str]:
 
 
 def _imports_something(stmt: ast.stmt) -> bool:
-    if isinstance(stmt, ast.ImportFrom) and stmt.level:
-        return True  # a relative import loads application code
-    names = _imported(stmt)
-    return bool(names) and not all(n.partition(".")[0] in _FREE for n in names)
+    if isinstance(stmt, ast.ImportFrom):
+        if stmt.level:
+            return True  # a relative import loads application code
+        return _binds_something(stmt.module or "", [alias.name for alias in stmt.names])
+    if isinstance(stmt, ast.Import):
+        return any(_loads_something(alias.name) for alias in stmt.names)
+    return False
+
+
+def _loads_something(module: str) -> bool:
+    top = module.partition(".")[0]
+    if top in _FREE:
+        return False
+    return top not in sys.stdlib_module_names or top == "ssl"
+
+
+def _binds_something(module: str, names: list[str]) -> bool:
+    """Does ``from module import names`` bind an original that stays harmful after patching?"""
+    top = module.partition(".")[0]
+    if top in _FREE or top not in sys.stdlib_module_names or top == "ssl":
+        return _loads_something(module)
+    rows = [r for r in originals.ORIGINALS if r.module == module and r.harmful]
+    if "*" in names:
+        return bool(rows)
+    return any(originals.get(module, name) in rows for name in names)
 
 
 def _is_patch(stmt: ast.stmt) -> bool:
