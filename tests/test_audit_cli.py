@@ -88,8 +88,9 @@ def test_fail_on_decides_the_exit_status(tmp_path: Path) -> None:
     assert audit("--select", "PK302", "--fail-on", "info", str(app)).returncode == 1
     assert audit("--ignore", "PK301,PK302", "--select", "PK3", str(app)).returncode == 0
     if (REPO / "patchkit" / "detect" / "static.py").exists():
+        write(tmp_path / "helper.py", "X = 1\n")  # stdlib imports are exempt from PK501
         warn = write(
-            tmp_path / "warn.py", "import json\nfrom gevent import monkey\nmonkey.patch_all()\n"
+            tmp_path / "warn.py", "import helper\nfrom gevent import monkey\nmonkey.patch_all()\n"
         )
         assert audit("--select", "PK501", "--fail-on", "warning", str(warn)).returncode == 1
         assert audit("--select", "PK501", "--fail-on", "error", str(warn)).returncode == 0

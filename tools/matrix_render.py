@@ -157,10 +157,28 @@ def fixes_table(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def ranges(doc: dict[str, Any]) -> str:
+    """What this run measured for each outcome: the spread of factors and hub stalls."""
+    parts = []
+    for outcome in ("cooperative", "blocks"):
+        cells = [c for c in doc["cells"] if c["outcome"] == outcome and c.get("factor")]
+        if cells:
+            f = [c["factor"] for c in cells]
+            g = [c["max_stall_s"] for c in cells]
+            parts.append(
+                f"{outcome} cells measured factors of {min(f):.1f}–{max(f):.1f} and longest "
+                f"hub stalls of {min(g) * 1000:.0f}–{max(g) * 1000:.0f} ms"
+            )
+    return "; ".join(parts)
+
+
 def render_markdown(doc: dict[str, Any], template: str | None = None) -> str:
     text = TEMPLATE.read_text(encoding="utf-8") if template is None else template
     return Template(text).substitute(
-        environment=environment_line(doc), table=markdown_table(doc), fixes=fixes_table(doc)
+        environment=environment_line(doc),
+        table=markdown_table(doc),
+        fixes=fixes_table(doc),
+        ranges=ranges(doc),
     )
 
 

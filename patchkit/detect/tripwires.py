@@ -165,13 +165,16 @@ def findings(since: dict[tuple[str, str, int], int] | None = None) -> list[Findi
         count = site.count - (since or {}).get(key, 0)
         if count <= 0:
             continue
-        times = "once" if count == 1 else f"{count} times (first"
-        who = site.greenlet if count == 1 else f"{site.greenlet})"
+        how = (
+            f"once, from {site.greenlet}"
+            if count == 1
+            else (f"{count} times, first from {site.greenlet}")
+        )
         out.append(
             Finding(
                 "PK301",
-                f"{site.object}, the blocking original, was called on the hub's thread "
-                f"{times} from {who}: every greenlet stops while it runs",
+                f"{site.object}, the blocking original, was called on the hub's thread {how}: "
+                "every greenlet stops while it runs",
                 file=site.file,
                 line=site.line,
                 object=site.object,

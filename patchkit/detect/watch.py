@@ -62,6 +62,7 @@ class Watch:
         self._run_start: float | None = None
         self._running: Any = None  # the greenlet holding the hub now (for a stall in progress)
         self._run_id = 0
+        self._generation = 0  # a restarted watch must not leave its old watchdog running
         self._sample: tuple[int, list[Entry]] | None = None
         self._since: dict[tuple[str, str, int], int] = {}
 
@@ -94,7 +95,8 @@ class Watch:
         self._prev = greenlet.settrace(self._callback)
         started = tripwires._allocate_lock()
         started.acquire()
-        real_start_new_thread()(self._watchdog, (started,))
+        self._generation += 1
+        real_start_new_thread()(self._watchdog, (started, self._generation))
         # Wait until the watchdog runs: a stall that starts at once must still be sampled.
         started.acquire()
         return self
@@ -180,11 +182,11 @@ class Watch:
             entries = frame_entries(frame) if frame is not None else []
         self.stalls.append(_stall(duration, greenlet_label(origin), entries))
 
-    def _watchdog(self, started: Any) -> None:
+    def _watchdog(self, started: Any, generation: int) -> None:
         sleep = tripwires.original("time", "sleep")
         sampled = -1
         started.release()
-        while self._active:
+        while self._active and self._generation == generation:
             sleep(self._interval)
             start, run_id = self._run_start, self._run_id
             if start is None or run_id == sampled or _clock() - start < self.threshold / 2:
