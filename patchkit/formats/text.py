@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from patchkit.findings import SEVERITIES, Finding, Report
 
 _COLORS = {"error": "31", "warning": "33", "info": "36", "dim": "2", "bold": "1"}
@@ -23,7 +25,13 @@ def render(report: Report, color: bool = False) -> str:
         for finding in group:
             lines += _finding(finding, paint)
     lines += ["", _summary(report)]
-    return "\n".join(lines).lstrip("\n") + "\n"
+    return _relative("\n".join(lines).lstrip("\n") + "\n")
+
+
+def _relative(text: str) -> str:
+    """People read paths relative to where they stand; JSON and SARIF keep them absolute."""
+    here = os.getcwd().rstrip(os.sep) + os.sep
+    return text.replace(here, "") if here != os.sep else text
 
 
 def _finding(finding: Finding, paint) -> list[str]:
