@@ -30,7 +30,7 @@ def main() -> None:
     gevent.joinall(jobs)
     beat.kill()
     ticks.append(time.perf_counter())
-    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
     print(f"served {len(jobs)} requests; longest heartbeat gap {max(gaps, default=0):.2f} s")
 
 

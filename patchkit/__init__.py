@@ -13,9 +13,9 @@ from patchkit.errors import ConfigError, PatchkitError, ProfileError, TargetErro
 from patchkit.manager import apply, state, verify
 
 if TYPE_CHECKING:
-    from patchkit.findings import Finding, Outcome, Report
     from patchkit.detect.scan import scan
     from patchkit.detect.watch import watch
+    from patchkit.findings import Finding, Outcome, Report
 
 __all__ = [
     "ConfigError",
