@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from patchkit import rules
+from patchkit.commands import Parser
 from patchkit.errors import PatchkitError
 from patchkit.findings import SEVERITIES, Finding, Report
 from patchkit.target import Target, split_target
@@ -32,7 +33,7 @@ VALUE_OPTIONS = (
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="patchkit audit",
         usage="patchkit audit [OPTIONS] (TARGET | -m MODULE) [ARGS...]",
         description="Run TARGET (or read it, with --static) and report what blocks the hub.",

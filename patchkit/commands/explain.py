@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 
 from patchkit import rules
+from patchkit.commands import Parser
 from patchkit.errors import PatchkitError
 
 
@@ -14,7 +14,7 @@ class UnknownRuleError(PatchkitError):
 
 
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="patchkit explain", description="print a rule's docs")
+    parser = Parser(prog="patchkit explain", description="print a rule's docs")
     parser.add_argument("code", help="a rule code, such as PK102")
     options = parser.parse_args(list(argv))
     try:

@@ -6,12 +6,13 @@ import argparse
 import json
 from collections.abc import Sequence
 
+from patchkit.commands import Parser
 from patchkit.config import load_config
 from patchkit.profiles import Profile, resolve, resolve_all
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="patchkit profiles",
         description="List the built-in and project profiles and exactly what each patches.",
     )

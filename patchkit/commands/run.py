@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Sequence
 
 from patchkit import imports, runner
+from patchkit.commands import Parser
 from patchkit.target import split_target
 
 DESCRIPTION = (
@@ -15,7 +16,7 @@ DESCRIPTION = (
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="patchkit run",
         usage="patchkit run [--profile P] (SCRIPT | -m MODULE) [ARGS...]",
         description=DESCRIPTION,
