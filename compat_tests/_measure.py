@@ -117,7 +117,7 @@ def measure(wait: Callable[[int], Any], what: str, mode: str = "timing") -> dict
     )
     if failed or unfinished:
         why = describe(failed[0].exception) if failed else f"did not finish in {HANG_S:.0f} s"
-        return _result("broken", factor, max_gap, f"{len(failed) + len(unfinished)}/{N_WAITS} "
+        return _result("broken", None, max_gap, f"{len(failed) + len(unfinished)}/{N_WAITS} "
                        f"waits failed ({why}); {detail}")  # fmt: skip
     cooperative = factor < COOPERATIVE_FACTOR and max_gap < MAX_GAP_S
     return _result("cooperative" if cooperative else "blocks", factor, max_gap, detail)

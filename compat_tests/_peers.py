@@ -167,7 +167,7 @@ def amqp() -> dict:
     svc = service("amqp")
     creds = svc.creds
     params = pika.ConnectionParameters(
-        svc.host, svc.port_, credentials=pika.PlainCredentials(creds["user"], creds["password"])
+        svc.host, svc.port, credentials=pika.PlainCredentials(creds["user"], creds["password"])
     )
     queue = f"patchkit.compat.requests.{os.getpid()}"
     ready = threading.Event()
@@ -211,7 +211,7 @@ def mqtt() -> dict:
     client.on_connect = on_connect
     client.on_subscribe = lambda *args: ready.set()
     client.on_message = on_message
-    client.connect(svc.host, svc.port_)
+    client.connect(svc.host, svc.port)
     client.loop_start()
     if not ready.wait(30):
         raise RuntimeError("the MQTT peer could not subscribe")

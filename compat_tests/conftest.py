@@ -30,6 +30,14 @@ RESULTS_ENV = "PATCHKIT_COMPAT_RESULTS"
 _measured: list[dict[str, Any]] = []
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Peers and probes are started with fork+exec from a process that has gevent's resolver
+    # threads: the child execs at once, so the fork-with-threads hazard does not apply.
+    config.addinivalue_line(
+        "filterwarnings", "ignore:This process .* is multi-threaded:DeprecationWarning"
+    )
+
+
 def applied_profile() -> str:
     """The profile this process runs under, as patchkit's ledger recorded it."""
     import patchkit

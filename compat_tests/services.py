@@ -16,7 +16,7 @@ from dataclasses import dataclass
 class Service:
     name: str  # the env-var infix and what a skip reason names
     title: str
-    port: int
+    default_port: int
     user: str = ""
     password: str = ""
     db: str = ""
@@ -29,8 +29,8 @@ class Service:
         return self._env("HOST", "127.0.0.1")
 
     @property
-    def port_(self) -> int:
-        return int(self._env("PORT", str(self.port)))
+    def port(self) -> int:
+        return int(self._env("PORT", str(self.default_port)))
 
     @property
     def creds(self) -> dict[str, str]:
@@ -43,10 +43,10 @@ class Service:
     def unreachable(self, timeout: float = 1.0) -> str | None:
         """None when something accepts TCP connections at host:port, else why not."""
         try:
-            with socket.create_connection((self.host, self.port_), timeout=timeout):
+            with socket.create_connection((self.host, self.port), timeout=timeout):
                 return None
         except OSError as exc:
-            return f"{self.title} not reachable at {self.host}:{self.port_} ({exc})"
+            return f"{self.title} not reachable at {self.host}:{self.port} ({exc})"
 
 
 SERVICES = {

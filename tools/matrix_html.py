@@ -29,6 +29,16 @@ code{font:13px ui-monospace,SFMono-Regular,Menlo,monospace}
 """
 
 
+def _reason(detail: str, width: int = 44) -> str:
+    """The short why of a broken cell: the exception or the hang, not the timings."""
+    head = detail.split(";")[0]
+    if "(" in head and not head.startswith("hang"):
+        head = head.split("(", 1)[1].rstrip(")")
+    else:
+        head = head.split(" (")[0]
+    return head if len(head) <= width else head[: width - 1] + "…"
+
+
 def _cell(cell: dict[str, Any] | None) -> str:
     if cell is None:
         return '<td class="cell">–</td>'
@@ -43,7 +53,8 @@ def _cell(cell: dict[str, Any] | None) -> str:
         cls += " mismatch"
         note = f"<small>expected {escape(expected)}</small>"
         tip = f"expected {expected}; " + tip
-    small = " · ".join(x for x in (factor, stall) if x) or tip.split(";")[0].split(" (")[0][:48]
+    small = _reason(cell.get("detail") or "") if outcome == "broken" else ""
+    small = small or " · ".join(x for x in (factor, stall) if x)
     return (
         f'<td class="{cls}" style="background:{COLOURS.get(outcome, "#eee")}" '
         f'title="{escape(tip)}"><b>{escape(outcome)}</b><small>{escape(small)}</small>{note}</td>'

@@ -14,7 +14,7 @@ def _pg_dsn() -> str:
     pg = service("pg")
     c = pg.creds
     return (
-        f"host={pg.host} port={pg.port_} user={c['user']} dbname={c['db']} "
+        f"host={pg.host} port={pg.port} user={c['user']} dbname={c['db']} "
         f"password={c['password']} connect_timeout=10"
     )
 
@@ -22,7 +22,7 @@ def _pg_dsn() -> str:
 def _mysql_kwargs() -> dict:
     my = service("mysql")
     c = my.creds
-    return {"host": my.host, "port": my.port_, "user": c["user"], "password": c["password"],
+    return {"host": my.host, "port": my.port, "user": c["user"], "password": c["password"],
             "database": c["db"], "connect_timeout": 10}  # fmt: skip
 
 
@@ -50,7 +50,7 @@ def redis_blpop(ctx: Context):
     import redis
 
     svc = service("redis")
-    client = redis.Redis(host=svc.host, port=svc.port_, socket_timeout=30)
+    client = redis.Redis(host=svc.host, port=svc.port, socket_timeout=30)
     key = f"patchkit:compat:empty:{os.getpid()}"
 
     def wait(i: int) -> None:
@@ -164,7 +164,7 @@ def _sqlalchemy_wait(url: str, sql: str, n: int):
 )
 def sqlalchemy_psycopg2(ctx: Context):
     pg, c = service("pg"), service("pg").creds
-    url = f"postgresql+psycopg2://{c['user']}:{c['password']}@{pg.host}:{pg.port_}/{c['db']}"
+    url = f"postgresql+psycopg2://{c['user']}:{c['password']}@{pg.host}:{pg.port}/{c['db']}"
     return _sqlalchemy_wait(url, PG_SLEEP, ctx.n)
 
 
@@ -178,5 +178,5 @@ def sqlalchemy_psycopg2(ctx: Context):
 )
 def sqlalchemy_pymysql(ctx: Context):
     my, c = service("mysql"), service("mysql").creds
-    url = f"mysql+pymysql://{c['user']}:{c['password']}@{my.host}:{my.port_}/{c['db']}"
+    url = f"mysql+pymysql://{c['user']}:{c['password']}@{my.host}:{my.port}/{c['db']}"
     return _sqlalchemy_wait(url, MYSQL_SLEEP, ctx.n)

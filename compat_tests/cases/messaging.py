@@ -38,7 +38,7 @@ def pika_rpc(ctx: Context):
 
     svc, c = service("amqp"), service("amqp").creds
     params = pika.ConnectionParameters(
-        svc.host, svc.port_, credentials=pika.PlainCredentials(c["user"], c["password"])
+        svc.host, svc.port, credentials=pika.PlainCredentials(c["user"], c["password"])
     )
     clients = []
     for _ in range(ctx.n):
@@ -73,7 +73,7 @@ def kombu_rpc(ctx: Context):
     import kombu
 
     svc, c = service("amqp"), service("amqp").creds
-    url = f"amqp://{c['user']}:{c['password']}@{svc.host}:{svc.port_}//"
+    url = f"amqp://{c['user']}:{c['password']}@{svc.host}:{svc.port}//"
     clients = []
     for i in range(ctx.n):
         conn = kombu.Connection(url, connect_timeout=10)
@@ -117,7 +117,7 @@ def paho_rpc(ctx: Context):
         client = paho.Client(paho.CallbackAPIVersion.VERSION2)
         client.on_message = lambda c, u, m, d=done: d.update(reply=True)
         client.on_subscribe = lambda *a, d=done: d.update(subscribed=True)
-        client.connect(svc.host, svc.port_)
+        client.connect(svc.host, svc.port)
         client.subscribe(f"{prefix}/rep/{os.getpid()}-{i}")
         deadline = time.monotonic() + DEADLINE_S
         while not done.get("subscribed") and time.monotonic() < deadline:
