@@ -42,9 +42,11 @@ _FULL = frozenset(name for name, default in PATCH_ALL_DEFAULTS.items() if defaul
 # and a test keeps the two equal.
 BUILTINS: dict[str, tuple[frozenset[str], str]] = {
     "full": (_FULL, "gunicorn/uWSGI gevent workers, Locust, pure-gevent services"),
-    # grpcio, Kafka clients and multiprocessing.Pool need real OS threads and locks.
+    # grpcio, Kafka clients and multiprocessing.Pool need real OS threads and locks. queue goes
+    # too: gevent's queue.Queue cannot be woken by a real thread (measured: a get() with a 3 s
+    # timeout missed an item a thread put at 0.2 s; ThreadPoolExecutor and Pool hung).
     "nothread": (
-        _FULL - {"thread", "Event"},
+        _FULL - {"thread", "Event", "queue"},
         "apps whose libraries need real OS threads (grpcio, Kafka clients, multiprocessing.Pool)",
     ),
     # aggressive keeps select.epoll & co. from bypassing the patched select/selectors.

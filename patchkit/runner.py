@@ -30,7 +30,7 @@ def prepare(target: Target) -> None:
         first = os.path.abspath(target.name)
     else:
         first = os.path.dirname(os.path.abspath(target.name))
-    if sys.flags.safe_path:  # python -P: nothing is prepended
+    if getattr(sys.flags, "safe_path", False):  # python -P (3.11+): nothing is prepended
         return
     if sys.path:
         sys.path[0] = first
