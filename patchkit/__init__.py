@@ -2,6 +2,8 @@
 
 The public API is re-exported here. Importing patchkit is cheap and patches nothing; it does
 subscribe to gevent's patch events so that patches made by others are recorded too.
+
+PYTEST_DONT_REWRITE: `patchkit run -m pytest` imports patchkit before pytest's assertion rewriter.
 """
 
 from __future__ import annotations
