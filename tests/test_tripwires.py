@@ -145,3 +145,12 @@ with patchkit.watch(0.1) as w:
 """
     )
     assert data["findings"] == [], data
+
+
+def test_every_tripwire_wraps_an_original_the_harm_table_calls_harmful() -> None:
+    # One source of truth for harm: a wire on a harmless original would be a false PK301.
+    from patchkit.detect import originals, tripwires
+
+    for wire in tripwires.WIRES:
+        row = originals.get(wire.module, wire.name)
+        assert row is not None and row.harmful, f"{wire.module}.{wire.name}"
