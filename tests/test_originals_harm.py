@@ -78,12 +78,35 @@ def harm_seen(result: dict) -> str | None:
 
 
 PROBED = [row for row in ORIGINALS if row.probe]
+NAMED_HARMS = ("stall", "hang", "leak", "shared")
+
+
+def saved_here() -> set[str]:
+    code = """
+    import json
+    from gevent import monkey
+    monkey.patch_all()
+    print(json.dumps({m: sorted(v) for m, v in monkey.saved.items() if not m.startswith("_g")}))
+    """
+    saved = json_from_stdout(run_python(code))
+    return {f"{m}.{n}" for m, names in saved.items() for n in names}
+
+
+@pytest.fixture(scope="module")
+def saved() -> set[str]:
+    return saved_here()
 
 
 @pytest.mark.parametrize("row", PROBED, ids=[row.key for row in PROBED])
-def test_original_behaves_as_the_harm_table_says(row: Original) -> None:
+def test_original_behaves_as_the_harm_table_says(row: Original, saved: set[str]) -> None:
+    if row.key not in saved:
+        pytest.skip(f"gevent does not replace {row.key} on this Python")
     result = measure(row)
-    assert harm_seen(result["original"]) == row.harm, result
+    seen = harm_seen(result["original"])
+    if row.harm_here == "broken":  # the exception differs between Python versions
+        assert seen is not None and seen not in NAMED_HARMS, result
+    else:
+        assert seen == row.harm_here, result
     twin = result["patched"]  # None where gevent removes the name (select.epoll)
     assert twin is None or harm_seen(twin) is None and twin["gap"] < QUIET, result
 
@@ -105,14 +128,7 @@ def test_every_harmful_row_has_a_probe_unless_listed_as_reasoned() -> None:
     assert {r.key for r in ORIGINALS if r.harmful and not r.probe} == UNMEASURED
 
 
-def test_every_original_gevent_saves_has_a_row() -> None:
-    code = """
-    import json
-    from gevent import monkey
-    monkey.patch_all()
-    print(json.dumps({m: sorted(v) for m, v in monkey.saved.items() if not m.startswith("_g")}))
-    """
-    saved = json_from_stdout(run_python(code))
+def test_every_original_gevent_saves_has_a_row(saved: set[str]) -> None:
     keys = {row.key for row in ORIGINALS}
-    missing = [f"{m}.{n}" for m, names in saved.items() for n in names if f"{m}.{n}" not in keys]
+    missing = sorted(saved - keys)
     assert not missing, f"add these to patchkit/detect/originals.py: {missing}"

@@ -24,6 +24,7 @@ address of a listening socket that never answers. It returns the harm when it sa
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 # Shared probe bodies: several originals are the same object or fail the same way.
@@ -55,6 +56,14 @@ class Original:
     harm: str | None
     why: str
     probe: str | None = None
+    harmless_from: tuple[int, int] | None = None  # the Python where it was measured harmless
+
+    @property
+    def harm_here(self) -> str | None:
+        """The harm on this Python: some originals stopped hurting when CPython changed."""
+        if self.harmless_from is not None and sys.version_info >= self.harmless_from:
+            return None
+        return self.harm
 
     @property
     def key(self) -> str:
@@ -62,11 +71,18 @@ class Original:
 
     @property
     def harmful(self) -> bool:
-        return self.harm is not None
+        return self.harm_here is not None
 
 
-def _o(module: str, name: str, harm: str | None, why: str, probe: str | None = None) -> Original:
-    return Original(module, name, harm, why, probe)
+def _o(
+    module: str,
+    name: str,
+    harm: str | None,
+    why: str,
+    probe: str | None = None,
+    harmless_from: tuple[int, int] | None = None,
+) -> Original:
+    return Original(module, name, harm, why, probe, harmless_from)
 
 
 ORIGINALS: tuple[Original, ...] = (
@@ -77,6 +93,13 @@ ORIGINALS: tuple[Original, ...] = (
     _o("threading", "Lock", "stall", "the same C allocate_lock as _thread's", _LOCK),
     _o("threading", "_allocate_lock", "stall", "the same C allocate_lock as _thread's", _LOCK),
     _o("_thread", "LockType", None, "not constructible; only isinstance() checks use it"),
+    _o("_thread", "lock", "stall", "3.13+: the C lock type itself, constructible", _LOCK),
+    _o("_thread", "start_joinable_thread", None, "3.13+: starts a real OS thread"),
+    _o("threading", "_start_joinable_thread", None, "3.13+: the same C start_joinable_thread"),
+    _o("_thread", "_ThreadHandle", None, "3.13+: threading's bookkeeping; never built by users"),
+    _o("threading", "_ThreadHandle", None, "3.13+: threading's bookkeeping"),
+    _o("_thread", "_make_thread_handle", None, "3.13+: threading's bookkeeping"),
+    _o("threading", "_make_thread_handle", None, "3.13+: threading's bookkeeping"),
     _o(
         "threading",
         "_CRLock",
@@ -100,8 +123,10 @@ ORIGINALS: tuple[Original, ...] = (
         "Thread",
         "hang",
         "the original class runs on patched threading internals and its join() never "
-        "returns (LoopExit when no other greenlet is alive)",
+        "returns (LoopExit when no other greenlet is alive); from 3.13 it starts threads "
+        "through _start_joinable_thread, looked up at call time, and joins (measured)",
         _THREAD,
+        harmless_from=(3, 13),
     ),
     _o(
         "threading",
@@ -109,6 +134,7 @@ ORIGINALS: tuple[Original, ...] = (
         "hang",
         "a subclass of the original Thread",
         "t = obj(0.05, lambda: None)\nt.start()\nt.join()",
+        harmless_from=(3, 13),
     ),
     _o(
         "threading",
@@ -134,6 +160,7 @@ ORIGINALS: tuple[Original, ...] = (
     _o("threading", "_shutdown", None, "threading's bookkeeping; never held by user code"),
     _o("logging", "_lock", None, "gevent swaps logging's module lock itself"),
     # -- socket
+    _o("socket", "_fallback_socketpair", None, "3.13+: Windows-only fallback; unused on POSIX"),
     _o("socket", "socket", "stall", "the original class does blocking I/O in C", _SOCKET),
     _o("socket", "SocketType", "stall", "the C _socket.socket type", _SOCKET),
     _o(
@@ -225,8 +252,9 @@ ORIGINALS: tuple[Original, ...] = (
     _o(
         "subprocess",
         "Popen",
-        "TypeError",
-        "gevent sets subprocess._fork_exec to None: the original Popen cannot start a child",
+        "broken",
+        "gevent replaces its fork helper (_fork_exec from 3.11, _posixsubprocess on 3.10): the "
+        "original Popen cannot start a child (TypeError; AttributeError on 3.10)",
         "p = obj(['sleep', '0.3'], stdout=subprocess.PIPE)\np.communicate()",
     ),
     _o(
@@ -247,6 +275,7 @@ ORIGINALS: tuple[Original, ...] = (
     _o("subprocess", "check_call", None, "calls the patched call() at call time"),
     _o("subprocess", "CompletedProcess", None, "a result record; no I/O"),
     _o("subprocess", "_fork_exec", None, "subprocess's bookkeeping; never held by user code"),
+    _o("subprocess", "_posixsubprocess", None, "3.10: the C helper module subprocess uses"),
     _o("subprocess", "_USE_POSIX_SPAWN", None, "a flag"),
     _o("subprocess", "_use_posix_spawn", None, "subprocess's bookkeeping"),
     _o(
@@ -291,7 +320,6 @@ def harmful_saved() -> dict[int, tuple[Original, object, object]]:
     Empty before patching. Identity with ``gevent.monkey.saved`` holds in an audit too, where
     the saved "originals" are the tripwire wrappers installed before the target loaded.
     """
-    import sys
 
     monkey = sys.modules.get("gevent.monkey")
     saved = getattr(monkey, "saved", None) or {}

@@ -364,11 +364,12 @@ _HARM_TEXT = {
     "hang": "never returns under gevent (LoopExit)",
     "leak": "keeps one state per OS thread, shared by every greenlet",
     "shared": "is owned per OS thread, so greenlets do not exclude each other",
+    "broken": "fails under gevent",
 }
 
 
 def _harm_text(row: originals.Original) -> str:
-    return _HARM_TEXT.get(row.harm or "", f"fails under gevent ({row.harm})")
+    return _HARM_TEXT.get(row.harm_here or "", f"fails under gevent ({row.harm_here})")
 
 
 def _fix(code: str, row: originals.Original, holder: str) -> str:
