@@ -13,6 +13,32 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 
 
+# Source for a child interpreter (gevent imported, patched or not): run ``func`` in a greenlet next
+# to a heartbeat greenlet ticking every 10 ms; the longest gap between ticks is how long the hub
+# was held. Returns {"error": exception name or None, "value": result, "gap": seconds}.
+HUB_GAP = """
+def hub_gap(func, *args, timeout=3):
+    import time as _time
+    import gevent as _gevent
+    ticks = []
+    def beat():
+        while True:
+            ticks.append(_time.perf_counter())
+            _gevent.sleep(0.01)
+    b = _gevent.spawn(beat)
+    _gevent.sleep(0.05)
+    res = {"error": None, "value": None}
+    try:
+        res["value"] = _gevent.spawn(func, *args).get(timeout=timeout)
+    except BaseException as exc:
+        res["error"] = type(exc).__name__
+    _gevent.sleep(0.05)
+    b.kill()
+    res["gap"] = max((y - x for x, y in zip(ticks, ticks[1:])), default=0)
+    return res
+"""
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """The current environment without patchkit/gevent settings that would leak into a child."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PATCHKIT_", "GEVENT_"))}

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import json_from_stdout, run_python
+from tests.helpers import HUB_GAP, json_from_stdout, run_python
 
 APPS = Path(__file__).resolve().parent / "apps"
 PATCH_ALL = "from gevent import monkey\nmonkey.patch_all()"
@@ -34,24 +34,7 @@ import gevent
 from patchkit.detect.scan import scan_findings
 out = {{"findings": [f.as_dict() for f in scan_findings({scan_args})]}}
 
-def hub_gap(func, *args):
-    ticks = []
-    def beat():
-        while True:
-            ticks.append(time.perf_counter())
-            gevent.sleep(0.01)
-    b = gevent.spawn(beat)
-    gevent.sleep(0.05)
-    res = {{"error": None, "value": None}}
-    try:
-        res["value"] = gevent.spawn(func, *args).get(timeout=3)
-    except BaseException as exc:
-        res["error"] = type(exc).__name__
-    gevent.sleep(0.05)
-    b.kill()
-    res["gap"] = max(y - x for x, y in zip(ticks, ticks[1:]))
-    return res
-
+{hub_gap}
 {harm}
 print(json.dumps(out, default=repr))
 """
@@ -72,6 +55,7 @@ def run_scan(
         after=textwrap.dedent(after),
         harm=textwrap.dedent(harm),
         scan_args=scan_args,
+        hub_gap=HUB_GAP,
     )
     proc = run_python(code, timeout=timeout)
     assert proc.returncode == 0, proc.stderr

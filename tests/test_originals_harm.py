@@ -13,7 +13,7 @@ import textwrap
 import pytest
 
 from patchkit.detect.originals import ORIGINALS, Original
-from tests.helpers import json_from_stdout, run_python
+from tests.helpers import HUB_GAP, json_from_stdout, run_python
 
 STALL = 0.25  # the probes block for 0.3 s; a cooperative run keeps gaps near 0.01 s
 QUIET = 0.15  # a cooperative run keeps gaps near 0.01 s; margin for a loaded machine
@@ -34,23 +34,11 @@ srv = listener.getsockname()
 def probe(obj, srv):
 {body}
 
+{hub_gap}
+
 def measure(obj):
-    ticks = []
-    def beat():
-        while True:
-            ticks.append(time.perf_counter())
-            gevent.sleep(0.01)
-    b = gevent.spawn(beat)
-    gevent.sleep(0.05)
-    out = {{"error": None, "seen": None}}
-    try:
-        out["seen"] = gevent.spawn(probe, obj, srv).get(timeout=2)
-    except BaseException as exc:
-        out["error"] = type(exc).__name__
-    gevent.sleep(0.05)
-    b.kill()
-    out["gap"] = max((y - x for x, y in zip(ticks, ticks[1:])), default=0)
-    return out
+    res = hub_gap(probe, obj, srv, timeout=2)
+    return {{"error": res["error"], "seen": res["value"], "gap": res["gap"]}}
 
 twin = None if patched is None else measure(patched)
 print(json.dumps({{"original": measure(original), "patched": twin}}))
@@ -59,7 +47,7 @@ print(json.dumps({{"original": measure(original), "patched": twin}}))
 
 def measure(row: Original) -> dict[str, dict]:
     body = textwrap.indent(row.probe or "", "    ")
-    code = HARNESS.format(module=row.module, name=row.name, body=body)
+    code = HARNESS.format(module=row.module, name=row.name, body=body, hub_gap=HUB_GAP)
     proc = run_python(code, timeout=60)
     assert proc.returncode == 0, proc.stderr
     return json_from_stdout(proc)
