@@ -12,6 +12,7 @@ unless one of its options is given: no patching, no tracing, no per-test hook.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator
 from typing import Any
 
@@ -92,5 +93,13 @@ class HubWatch:
                  f"{self.threshold * 1000:g} ms during this test"]  # fmt: skip
         for finding in stalls:
             lines.append(f"PK302 {finding.message}")
-            lines.extend(f"    {frame}" for frame in finding.stack)
+            lines.extend(f"    {frame}" for frame in _own_frames(finding.stack))
         return "\n".join(lines)
+
+
+_RUNNER_FRAMES = (f"{os.sep}_pytest{os.sep}", f"{os.sep}pluggy{os.sep}")
+
+
+def _own_frames(stack: tuple[str, ...]) -> list[str]:
+    """The test's frames: pytest's and pluggy's own calls above it say nothing to the reader."""
+    return [frame for frame in stack if not any(part in frame for part in _RUNNER_FRAMES)]

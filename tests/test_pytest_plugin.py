@@ -46,6 +46,7 @@ def test_watch_fails_a_test_that_blocked_the_hub_and_shows_the_stack(tmp_path):
     assert "FAILED test_hub.py::test_blocks_the_hub" in out
     assert "longer than 100 ms" in out and "PK302 the hub did not run for 0.3" in out
     assert "test_hub.py:9" in out  # the time.sleep line, in the stack that held the hub
+    assert "pluggy" not in out and "_pytest" not in out  # only the test's own frames
 
 
 def test_watch_takes_its_default_threshold_without_a_value(tmp_path):
