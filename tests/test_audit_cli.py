@@ -136,6 +136,17 @@ def test_module_target_runs_as_python_dash_m(tmp_path: Path) -> None:
     assert "__main__ ['a', '--b']" in proc.stderr
 
 
+def test_audit_options_after_the_target_are_audits_and_words_after_dashes_are_the_targets(
+    tmp_path: Path,
+) -> None:
+    # SPEC: `patchkit audit app.py --format json | jq` must work; `--` passes words on.
+    app = write(tmp_path / "app.py", "import sys\nprint(sys.argv[1:])\n")
+    proc = audit(str(app), "a", "--format", "json", "--fail-on=error", "--", "--format", "x")
+    report = json.loads(proc.stdout)
+    assert report["outcome"]["status"] == "completed"
+    assert "['a', '--format', 'x']" in proc.stderr
+
+
 def test_sarif_is_valid_json_with_one_result_per_finding() -> None:
     proc = audit("--format", "sarif", "--select", "PK3", str(APPS / "runtime_crash.py"))
     sarif = json.loads(proc.stdout)

@@ -35,8 +35,10 @@ VALUE_OPTIONS = (
 def parser() -> argparse.ArgumentParser:
     p = Parser(
         prog="patchkit audit",
-        usage="patchkit audit [OPTIONS] (TARGET | -m MODULE) [ARGS...]",
-        description="Run TARGET (or read it, with --static) and report what blocks the hub.",
+        usage="patchkit audit [OPTIONS] (TARGET | -m MODULE) [ARGS...] [OPTIONS] [-- ARGS...]",
+        description="Run TARGET (or read it, with --static) and report what blocks the hub. "
+        "audit's own options may also follow the target (`patchkit audit app.py --format json`); "
+        "after `--`, every word goes to the target.",
     )
     add = p.add_argument
     add("--profile", metavar="P", help="apply P before the target runs (default: observe as is)")
@@ -69,12 +71,40 @@ def _codes(text: str) -> tuple[str, ...]:
     return codes
 
 
+FLAG_OPTIONS = ("--static",)
+
+
+def _own_options_after(target: Target) -> tuple[list[str], Target]:
+    """Take audit's options out of the target's arguments, up to a ``--``.
+
+    SPEC's ``patchkit audit app.py --format json | jq`` puts them after the target; a target
+    that needs a word such as ``--format`` for itself gets it after ``--``.
+    """
+    own: list[str] = []
+    rest: list[str] = []
+    words = iter(target.args)
+    for word in words:
+        name = word.partition("=")[0]
+        if word == "--":
+            rest.extend(words)
+        elif word in FLAG_OPTIONS or (name in VALUE_OPTIONS and "=" in word):
+            own.append(word)
+        elif word in VALUE_OPTIONS:
+            value = next(words, None)  # missing: argparse says "expected one argument"
+            own += [word] if value is None else [word, value]
+        else:
+            rest.append(word)
+    return own, Target(target.kind, target.name, tuple(rest))
+
+
 def main(argv: Sequence[str]) -> int:
     p = parser()
     own, target = split_target(argv, VALUE_OPTIONS)
-    options = p.parse_args(own)
     if target is None:
+        p.parse_args(own)
         p.error("missing TARGET or -m MODULE")
+    trailing, target = _own_options_after(target)
+    options = p.parse_args(own + trailing)
     target.check()
     config_ignore = _config_ignore()
     if options.static:
