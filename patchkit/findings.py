@@ -71,14 +71,26 @@ class Finding:
         return out
 
 
+# How a target can end. SPEC's exit-status table: completed, stopped (by --duration) and exit 0
+# are normal; everything else makes an audit without findings exit 3.
+OUTCOMES = ("completed", "exception", "exit", "timeout", "killed", "interrupted", "stopped")
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """How the audited target ended: completed, exception, exit, timeout (or static: not run)."""
+    """How the audited target ended (one of ``OUTCOMES``, or ``static``: not run)."""
 
     status: str
     exit_code: int | None = None
     duration_s: float | None = None
     message: str | None = None
+
+    @property
+    def finished_normally(self) -> bool:
+        """It ran to the end with status 0, or ``--duration`` stopped it (exit status 0 allowed)."""
+        if self.status in ("completed", "stopped", "static"):
+            return True
+        return self.status == "exit" and self.exit_code == 0
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
