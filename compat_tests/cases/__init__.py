@@ -82,8 +82,3 @@ def load_all() -> dict[str, Case]:
     for family in FAMILIES:
         importlib.import_module(f"compat_tests.cases.{family}")
     return CASES
-
-
-def by_family(family: str) -> list[Case]:
-    load_all()
-    return [c for c in CASES.values() if c.family == family]
