@@ -163,8 +163,12 @@ def _chain(name: str, specs: Mapping[str, ProfileSpec]) -> list[ProfileSpec]:
     while name in specs:
         spec = specs[name]
         if name in seen:
-            names_ = " -> ".join([*(s.name for s in chain), name])
-            raise ProfileError(f"{chain[-1].where('extends')}: cyclic extends ({names_})")
+            loop = [s.name for s in chain][[s.name for s in chain].index(name) :] + [name]
+            if len(loop) > 8:  # a long loop stays one readable line
+                loop = [*loop[:3], f"... {len(loop) - 6} more ...", *loop[-3:]]
+            raise ProfileError(
+                f"{chain[-1].where('extends')}: cyclic extends ({' -> '.join(loop)})"
+            )
         seen.add(name)
         chain.append(spec)
         if spec.extends is None:
