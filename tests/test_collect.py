@@ -193,3 +193,9 @@ def test_pk201_states_the_fact_without_contradicting_itself(tmp_path: Path) -> N
     assert message.startswith("psycopg2 does its I/O in C and was not made cooperative"), message
     assert "stops all greenlets" in message
     assert "is not made cooperative (" not in message  # the old contradictory wording
+
+
+def test_gevent_imported_but_never_run_is_not_pk201(tmp_path: Path) -> None:
+    # No hub, nothing patched: no greenlet can be stopped, so a C client is no finding.
+    report = audit(tmp_path, {"app.py": "import gevent, psycopg2\nprint(gevent.__version__)\n"})
+    assert [f["code"] for f in report["findings"]] == [], report["findings"]
