@@ -15,7 +15,7 @@ from patchkit.errors import ConfigError, PatchkitError, ProfileError, TargetErro
 from patchkit.manager import apply, state, verify
 
 if TYPE_CHECKING:
-    from patchkit.detect.scan import scan
+    from patchkit.detect.collect import report as scan
     from patchkit.detect.watch import watch
     from patchkit.findings import Finding, Outcome, Report
 
@@ -44,9 +44,9 @@ def __getattr__(name: str) -> Any:
 
         return getattr(findings, name)
     if name == "scan":
-        from patchkit.detect.scan import scan
+        from patchkit.detect.collect import report
 
-        return scan
+        return report
     if name == "watch":
         from patchkit.detect.watch import watch
 

@@ -3,6 +3,9 @@
 Precedence: an explicit argument (handled by the caller) > ``PATCHKIT_PROFILE`` > the first of
 ``pyproject.toml [tool.patchkit]``, ``setup.cfg [patchkit]``, ``tox.ini [patchkit]`` found from
 the working directory upwards. Every mistake is a ``ConfigError`` naming file, section and key.
+
+This module only parses files into plain data (``ProjectConfig``, ``ProfileSpec``); turning a
+profile name into a patch set, built-ins included, is ``patchkit.profiles``'s job alone.
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ from typing import Any
 from patchkit import rules
 from patchkit.errors import ConfigError
 
-ENV_PROFILE = "PATCHKIT_PROFILE"
+ENV_PROFILE = "PATCHKIT_PROFILE"  # set but empty (or blank) counts as unset, like most tools'
+# Every key patchkit reads, in one place: the top-level table and a profile's table. In INI files
+# the profiles are sections (``[patchkit.profiles.NAME]``), not a key.
 TOP_KEYS = ("profile", "ignore", "profiles")
 PROFILE_KEYS = ("extends", "patch", "skip", "integrations")
+_INI_TOP_KEYS = tuple(key for key in TOP_KEYS if key != "profiles")
 _INI_PREFIX = "patchkit.profiles."
 
 
@@ -137,7 +143,7 @@ def _read_ini(path: Path) -> ProjectConfig | None:
     if not parser.has_section(section) and not profile_sections:
         return None
     table = dict(parser.items(section)) if parser.has_section(section) else {}
-    _check_keys(table, ("profile", "ignore"), name, section)
+    _check_keys(table, _INI_TOP_KEYS, name, section)
     specs = {}
     for sub in profile_sections:
         profile_name = sub[len(_INI_PREFIX) :]
@@ -182,11 +188,9 @@ def _string(value: Any, where: str) -> str:
 
 
 def _spec(profile: str, name: str, section: str, body: Mapping[str, Any], as_list) -> ProfileSpec:
-    from patchkit.profiles import BUILTINS
-
     where = f"{name}: [{section}]"
-    if profile in BUILTINS:
-        raise ConfigError(f"{where}: {profile!r} is a built-in profile; choose another name")
+    if not profile.strip():
+        raise ConfigError(f"{where}: empty profile name")
     _check_keys(body, PROFILE_KEYS, name, section)
     extends = body.get("extends")
     return ProfileSpec(
@@ -207,9 +211,8 @@ def _project(
     profile = table.get("profile")
     if profile is not None:
         profile = _string(profile, f"{where} profile")
-    ignore = tuple(code.upper() for code in _get_list(table, "ignore", where, as_list))
-    known = rules.codes()
-    for code in ignore:
-        if code not in known:
-            raise ConfigError(f"{where} ignore: unknown rule code {code!r}")
+    try:
+        ignore = rules.parse_codes(_get_list(table, "ignore", where, as_list))
+    except ValueError as exc:
+        raise ConfigError(f"{where} ignore: {exc}") from None
     return ProjectConfig(profile, ignore, specs, name, f"{where} profile")

@@ -124,9 +124,6 @@ class Report:
             counts[finding.severity] += 1
         return counts
 
-    def by_code(self, code: str) -> list[Finding]:
-        return [f for f in self.findings if f.code == code]
-
     def as_dict(self) -> dict[str, Any]:
         import gevent
 

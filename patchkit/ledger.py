@@ -4,6 +4,9 @@ gevent announces each patch through ``gevent.events`` (zope.event ``subscribers`
 subscribes when patchkit is imported, so a bare ``gevent.monkey.patch_all()`` made later by the
 application or by gunicorn's worker is recorded just like ``patchkit.apply()``. Patches made
 before patchkit was imported are rebuilt from ``gevent.monkey.saved`` and marked reconstructed.
+
+The ledger only records; the rules read from it (PK101, PK106-PK108) live in
+``patchkit.detect.patching``.
 """
 
 from __future__ import annotations
@@ -12,16 +15,12 @@ import os
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from patchkit import imports
 
-if TYPE_CHECKING:
-    from patchkit.findings import Finding
-
 _SETTINGS_KEY = "_gevent_saved_patch_all_module_settings"
 ABSENT = object()  # an item gevent removed (``select.epoll`` under aggressive)
-WATCHDOG_PREFIX = "patchkit-"  # patchkit's own threads; they do not count as "other threads"
 
 # Frames that are the patching machinery, not the code that asked for the patch.
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -85,6 +84,7 @@ class PatchRequest:
     ) -> None:
         self.function = function
         self.profile = profile
+        self.profile_source: str | None = None  # "built-in" or "pyproject.toml:[tool....web]"
         self.settings = dict(settings)
         self.requested_by = by
         self.time = time.time()
@@ -103,6 +103,7 @@ class PatchRequest:
         return {
             "function": self.function,
             "profile": self.profile,
+            "profile_source": self.profile_source,
             "settings": dict(self.settings),
             "requested_by": self.requested_by,
             "time": self.time,
@@ -135,20 +136,11 @@ def new_request(
     request = PatchRequest(function, profile, settings, by)
     request.thread_name = current.name
     request.main_thread = current is threading.main_thread()
-    request.other_threads = tuple(
-        t.name
-        for t in threading.enumerate()
-        if t is not current and not t.name.startswith(WATCHDOG_PREFIX)
-    )
+    # patchkit's own threads (watchdogs, the audit deadline) are started with the real
+    # ``start_new_thread`` and never join ``threading``'s registry, so they are not listed here.
+    request.other_threads = tuple(t.name for t in threading.enumerate() if t is not current)
     request.modules_loaded = _modules_loaded()
     return request
-
-
-def _split(location: str | None) -> tuple[str | None, int | None]:
-    if not location:
-        return None, None
-    path, _, line = location.rpartition(":")
-    return (path, int(line)) if line.isdigit() else (location, None)
 
 
 class Ledger:
@@ -238,8 +230,27 @@ class Ledger:
     # -- reading -------------------------------------------------------------------------
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: every request with its patches."""
-        return {"requests": [r.as_dict() for r in self.requests]}
+        """JSON-ready: the profile in effect, then every request with its patches."""
+        return {"profile": self.profile(), "requests": [r.as_dict() for r in self.requests]}
+
+    def profile(self) -> dict[str, Any] | None:
+        """The profile the last ``patchkit.apply`` applied, where it is defined, and who asked.
+
+        ``label`` is what a report shows: ``"web (pyproject.toml)"``, ``"full (built-in)"``.
+        ``None`` when no profile was applied (a bare ``patch_all()``, or nothing patched).
+        """
+        for request in reversed(self.requests):
+            if request.profile is None:
+                continue
+            source = (request.profile_source or "").partition(":[")[0] or None
+            label = f"{request.profile} ({source})" if source else request.profile
+            return {
+                "name": request.profile,
+                "source": source,
+                "label": label,
+                "requested_by": request.requested_by,
+            }
+        return None
 
     def patch_records(self) -> list[dict[str, Any]]:
         """One flat record per patched module: the report's ``patches`` section."""
@@ -250,6 +261,7 @@ class Ledger:
                 "requested_by": request.requested_by,
                 "function": request.function,
                 "profile": request.profile,
+                "profile_source": request.profile_source,
                 "reconstructed": request.reconstructed,
             }
             for request in self.requests
@@ -265,68 +277,9 @@ class Ledger:
                     out[(patch.target, item)] = value
         return out
 
-    def findings(self) -> list[Finding]:
-        """PK106 (patched again with other settings) and PK107 (off the main thread)."""
-        return [*self._repatched(), *self._off_main_thread()]
-
-    def _repatched(self) -> list[Finding]:
-        from patchkit.findings import Finding
-
-        out = []
-        for first_index, first in enumerate(self.requests):
-            for later in self.requests[first_index + 1 :]:
-                changed = sorted(
-                    k
-                    for k in first.settings.keys() & later.settings.keys()
-                    if first.settings[k] != later.settings[k]
-                )
-                if not changed:
-                    continue
-                diff = ", ".join(f"{k}={later.settings[k]}" for k in changed)
-                path, line = _split(later.requested_by)
-                out.append(
-                    Finding(
-                        "PK106",
-                        f"patching requested again with different settings ({diff}): first by "
-                        f"{_who(first)}, then by {_who(later)}; gevent keeps the union",
-                        file=path,
-                        line=line,
-                        object=later.function,
-                        detail={"callers": [first.requested_by, later.requested_by]},
-                    )
-                )
-        return out
-
-    def _off_main_thread(self) -> list[Finding]:
-        from patchkit.findings import Finding
-
-        out = []
-        for request in self.requests:
-            if request.reconstructed or not request.patches:
-                continue
-            reasons = []
-            if request.main_thread is False:
-                reasons.append(f"in thread {request.thread_name!r}, not the main thread")
-            if request.other_threads:
-                reasons.append(f"while other threads ran: {', '.join(request.other_threads)}")
-            if reasons:
-                path, line = _split(request.requested_by)
-                out.append(
-                    Finding(
-                        "PK107",
-                        f"{request.function} patched {' and '.join(reasons)}",
-                        file=path,
-                        line=line,
-                        object=request.function,
-                    )
-                )
-        return out
-
-
-def _who(request: PatchRequest) -> str:
-    where = request.requested_by or "an unknown caller"
-    label = f"profile {request.profile!r}" if request.profile else request.function
-    return f"{where} ({label})"
+    def integrations(self) -> tuple[str, ...]:
+        """Every integration run after a patch request, once each, in order."""
+        return tuple(dict.fromkeys(n for r in self.requests for n in r.integrations))
 
 
 def _patch_all_arguments(event: Any) -> dict[str, bool]:

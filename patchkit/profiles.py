@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from patchkit import integrations as integrations_mod
 from patchkit.errors import ProfileError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # plain data parsed by patchkit.config, which never imports this module
     from patchkit.config import ProfileSpec, ProjectConfig
 
 # Every keyword of gevent.monkey.patch_all, in its signature order, with its default there.
@@ -112,50 +112,100 @@ def names(config: ProjectConfig | None = None) -> list[str]:
 
 
 def resolve(name: str | None = None, config: ProjectConfig | None = None) -> Profile:
-    """The profile ``name`` (or the configured one, or ``full``), with ``extends`` resolved."""
+    """The profile ``name`` (or the configured one, or ``full``), with ``extends`` resolved.
+
+    The one resolver: built-ins and the project's profiles (plain data from ``patchkit.config``)
+    become the final patch set here. An empty name is a mistake, not "the default".
+    """
     where = "profile"
     if name is None and config is not None and config.profile:
         name, where = config.profile, config.profile_origin
+    if name is not None and not name.strip():
+        raise ProfileError(f"{where}: empty profile name (choose from {', '.join(names(config))})")
     name = name or DEFAULT_PROFILE
     specs: Mapping[str, ProfileSpec] = config.profiles if config else {}
+    for spec in specs.values():
+        if spec.name in BUILTINS:
+            raise ProfileError(
+                f"{spec.file}: [{spec.section}]: {spec.name!r} is a built-in profile; "
+                "choose another name"
+            )
     if name not in BUILTINS and name not in specs:
         raise ProfileError(
             f"{where}: unknown profile {name!r} (choose from {', '.join(names(config))})"
         )
-    return _resolve(name, specs, ())
+    return _resolve(name, specs)
+
+
+def for_apply(name: str | None = None) -> Profile:
+    """The profile ``patchkit.apply(name)`` applies: an explicit built-in needs no config file.
+
+    Skipping the config search for ``apply("full")`` keeps that call nearly free.
+    """
+    if name is not None and name in BUILTINS:
+        return resolve(name)
+    from patchkit.config import load_config
+
+    return resolve(name, load_config())
 
 
 def resolve_all(config: ProjectConfig | None = None) -> list[Profile]:
     return [resolve(n, config) for n in names(config)]
 
 
-def _resolve(name: str, specs: Mapping[str, ProfileSpec], seen: tuple[str, ...]) -> Profile:
-    spec = specs.get(name)
-    if spec is None:
-        return builtin(name)
-    if name in seen:
-        chain = " -> ".join([*seen, name])
-        raise ProfileError(f"{spec.where('extends')}: cyclic extends ({chain})")
-    patches: frozenset[str] = frozenset()
-    integrations: tuple[str, ...] = ()
-    if spec.extends is not None:
+def _chain(name: str, specs: Mapping[str, ProfileSpec]) -> list[ProfileSpec]:
+    """``name``'s spec, then the spec it extends, and so on down to a built-in (not included).
+
+    A loop, not recursion: a chain thousands of profiles deep is as valid as a short one.
+    """
+    chain: list[ProfileSpec] = []
+    seen: set[str] = set()
+    while name in specs:
+        spec = specs[name]
+        if name in seen:
+            loop = [s.name for s in chain][[s.name for s in chain].index(name) :] + [name]
+            if len(loop) > 8:  # a long loop stays one readable line
+                loop = [*loop[:3], f"... {len(loop) - 6} more ...", *loop[-3:]]
+            raise ProfileError(
+                f"{chain[-1].where('extends')}: cyclic extends ({' -> '.join(loop)})"
+            )
+        seen.add(name)
+        chain.append(spec)
+        if spec.extends is None:
+            break
         if spec.extends not in BUILTINS and spec.extends not in specs:
             raise ProfileError(
                 f"{spec.where('extends')}: unknown profile {spec.extends!r} "
                 f"(choose from {', '.join(n for n in [*BUILTINS, *specs] if n != name)})"
             )
-        base = _resolve(spec.extends, specs, (*seen, name))
-        patches, integrations = base.patches, base.integrations
+        name = spec.extends
+    return chain
+
+
+def _resolve(name: str, specs: Mapping[str, ProfileSpec]) -> Profile:
+    chain = _chain(name, specs)
+    if not chain:
+        return builtin(name)
+    base = chain[-1].extends
+    profile = builtin(base) if base is not None else Profile(name, frozenset())
+    for spec in reversed(chain):
+        profile = _extend(profile, spec)
+    return profile
+
+
+def _extend(base: Profile, spec: ProfileSpec) -> Profile:
+    """``spec`` applied over the profile it extends."""
     added = {canonical_patch(p, spec.where("patch")) for p in spec.patch}
     skipped = {canonical_patch(p, spec.where("skip")) for p in spec.skip}
-    patches = (patches | added) - skipped
+    patches = (base.patches | added) - skipped
     if "thread" not in patches:
         patches -= {"Event"}  # gevent only patches Event as part of thread
+    integrations = base.integrations
     for integration in spec.integrations:
         integrations_mod.check_known(integration, spec.where("integrations"))
         if integration not in integrations:
             integrations = (*integrations, integration)
-    return Profile(name, frozenset(patches), integrations, spec.source)
+    return Profile(spec.name, frozenset(patches), integrations, spec.source)
 
 
 def builtin_table() -> str:

@@ -6,6 +6,7 @@ generated from here and cannot drift.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -447,6 +448,24 @@ def get(code: str) -> Rule:
 
 def codes() -> list[str]:
     return [rule.code for rule in CATALOG]
+
+
+def parse_codes(words: str | Iterable[str]) -> tuple[str, ...]:
+    """Rule codes or prefixes (``"PK1"``, ``"pk102, PK3"``), upper-cased, as written in order.
+
+    The one parser behind ``--select``/``--ignore``, ``ignore = [...]`` in the config and
+    ``# patchkit: ignore[...]`` comments, so a prefix means the same everywhere: ``PK1`` is every
+    PK1xx code. ``ValueError`` names the first word that is no code's prefix.
+    """
+    items = [words] if isinstance(words, str) else list(words)
+    out: list[str] = []
+    for item in items:
+        for word in str(item).replace(",", " ").split():
+            code = word.upper()
+            if not any(known.startswith(code) for known in _BY_CODE):
+                raise ValueError(f"unknown rule code {word!r}")
+            out.append(code)
+    return tuple(out)
 
 
 def page(code: str) -> str:

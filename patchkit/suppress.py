@@ -2,6 +2,11 @@
 
 A ``# patchkit: ignore[PK102]`` (or ``ignore[PK102,PK103]``) comment on the reported line drops
 the finding for that line only; ``# patchkit: ignore`` without codes drops every code there.
+
+Codes mean the same everywhere (``rules.parse_codes``): a prefix such as ``PK1`` stands for every
+PK1xx code, in ``--select``/``--ignore``, in the config's ``ignore`` and in these comments. A word
+in a comment that is no code's prefix suppresses nothing (the comment is the app's source: it
+cannot fail the audit); the rest of the comment's codes still apply.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import linecache
 import re
 from collections.abc import Iterable
 
+from patchkit import rules
 from patchkit.findings import Finding
 
 _COMMENT = re.compile(r"#\s*patchkit:\s*ignore(?:\[(?P<codes>[A-Za-z0-9,\s]*)\])?", re.I)
@@ -40,9 +46,17 @@ def filter_findings(
 
 
 def _codes(values: Iterable[str]) -> tuple[str, ...]:
+    return rules.parse_codes(values)
+
+
+def _comment_codes(text: str) -> tuple[str, ...]:
+    """The valid codes or prefixes in a comment's brackets; unknown words are left out."""
     out: list[str] = []
-    for value in values:
-        out += [code.strip().upper() for code in value.split(",") if code.strip()]
+    for word in text.replace(",", " ").split():
+        try:
+            out += rules.parse_codes(word)
+        except ValueError:
+            continue
     return tuple(out)
 
 
@@ -56,4 +70,4 @@ def _suppressed_inline(finding: Finding) -> bool:
     codes = match.group("codes")
     if codes is None:
         return True
-    return finding.code in _codes([codes])
+    return finding.code.startswith(_comment_codes(codes) or ("\0",))

@@ -53,3 +53,55 @@ def test_auto_with_a_bad_config_fails_with_the_config_error(tmp_path: Path) -> N
     proc = run_python("import patchkit.auto", cwd=tmp_path)
     assert proc.returncode == 1
     assert "tox.ini: [patchkit] profile: unknown profile 'nope'" in proc.stderr
+
+
+def test_the_ledger_names_the_profile_auto_applied_where_it_is_defined_and_who_asked(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path / "pyproject.toml",
+        """
+        [tool.patchkit]
+        profile = "web"
+        [tool.patchkit.profiles.web]
+        extends = "full"
+        skip = ["subprocess"]
+        """,
+    )
+    app = write(
+        tmp_path / "app.py",
+        """
+        import patchkit.auto
+        import json, patchkit
+        book = patchkit.state()
+        print(json.dumps({"profile": book.as_dict()["profile"], "records": book.patch_records()}))
+        """,
+    )
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, str(app)], cwd=tmp_path, env=clean_env(), capture_output=True, text=True
+    )
+    seen = json_from_stdout(proc)
+    assert seen["profile"] == {
+        "name": "web",
+        "source": "pyproject.toml",
+        "label": "web (pyproject.toml)",
+        "requested_by": f"{app}:1",
+    }
+    assert {r["profile_source"] for r in seen["records"]} == {
+        "pyproject.toml:[tool.patchkit.profiles.web]"
+    }
+
+
+def test_a_bare_patch_all_has_no_profile_and_a_builtin_says_so() -> None:
+    code = """
+    import json, patchkit
+    from gevent import monkey
+    monkey.patch_all()
+    before = patchkit.state().as_dict()["profile"]
+    patchkit.apply("full")
+    print(json.dumps([before, patchkit.state().profile()["label"]]))
+    """
+    assert json_from_stdout(run_python(code)) == [None, "full (built-in)"]

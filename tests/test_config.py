@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,109 @@ def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / "sub" / "pyproject.toml").write_bytes(b"\xff\xfe[tool.patchkit]")
     with pytest.raises(ConfigError, match="pyproject.toml"):
         load_config(tmp_path / "sub")
+
+
+# -- rule codes: one parser (rules.parse_codes) for --ignore, the config and comments ----------
+
+PREFIX_APP = "from time import sleep\nimport gevent.monkey\ngevent.monkey.patch_all()\nsleep(0)\n"
+
+
+@pytest.mark.parametrize(
+    ("filename", "text"),
+    [
+        ("pyproject.toml", "[tool.patchkit]\nignore = ['PK1']\n"),
+        ("setup.cfg", "[patchkit]\nignore = PK1\n"),
+        ("tox.ini", "[patchkit]\nignore = pk1, PK5\n"),
+    ],
+)
+def test_config_ignore_accepts_a_code_prefix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, filename: str, text: str
+) -> None:
+    monkeypatch.delenv("PATCHKIT_PROFILE", raising=False)
+    write(tmp_path / filename, text)
+    assert load_config(tmp_path).ignore[0] == "PK1"
+
+
+def test_config_ignore_prefix_means_the_same_as_the_ignore_option(tmp_path: Path) -> None:
+    write(tmp_path / "app.py", PREFIX_APP)
+    by_option = run_patchkit("audit", "--format", "json", "--ignore", "PK1", "app.py", cwd=tmp_path)
+    plain = run_patchkit("audit", "--format", "json", "app.py", cwd=tmp_path)
+    write(tmp_path / "pyproject.toml", "[tool.patchkit]\nignore = ['PK1']\n")
+    by_config = run_patchkit("audit", "--format", "json", "app.py", cwd=tmp_path)
+    codes = [
+        sorted(f["code"] for f in json.loads(p.stdout)["findings"])
+        for p in (plain, by_option, by_config)
+    ]
+    assert any(c.startswith("PK1") for c in codes[0]), codes  # there was something to ignore
+    assert codes[1] == codes[2] and not any(c.startswith("PK1") for c in codes[2]), codes
+
+
+def test_config_ignore_with_no_such_code_names_the_word(tmp_path: Path) -> None:
+    write(tmp_path / "setup.cfg", "[patchkit]\nignore = PK1, PX9\n")
+    with pytest.raises(
+        ConfigError, match=r"setup.cfg: \[patchkit\] ignore: unknown rule code 'PX9'"
+    ):
+        load_config(tmp_path)
+
+
+# -- profile names and extends chains ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("filename", "text", "names"),
+    [
+        ("pyproject.toml", '[tool.patchkit.profiles.""]\nextends = "full"\n', "empty profile name"),
+        ("setup.cfg", "[patchkit.profiles.]\nextends = full\n", "[patchkit.profiles.]"),
+        ("tox.ini", "[patchkit.profiles. ]\nextends = full\n", "empty profile name"),
+    ],
+)
+def test_an_empty_profile_name_in_a_file_is_a_one_line_error(
+    tmp_path: Path, filename: str, text: str, names: str
+) -> None:
+    write(tmp_path / filename, text)
+    proc = run_patchkit("profiles", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and filename in lines[0] and names in lines[0], proc.stderr
+
+
+def test_an_empty_profile_argument_is_an_error_not_the_default(tmp_path: Path) -> None:
+    write(tmp_path / "app.py", "print('ran')\n")
+    proc = run_patchkit("run", "--profile", "", "app.py", cwd=tmp_path)
+    assert proc.returncode == 2 and "ran" not in proc.stdout, proc.stdout + proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and "empty profile name" in proc.stderr
+
+
+def test_an_empty_environment_profile_counts_as_unset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "pyproject.toml", "[tool.patchkit]\nprofile = 'network'\n")
+    monkeypatch.setenv("PATCHKIT_PROFILE", "")
+    assert resolve(None, load_config(tmp_path)).name == "network"
+
+
+def _chain_toml(depth: int, last: str) -> str:
+    lines = ["[tool.patchkit]", "profile = 'p0'"]
+    for i in range(depth):
+        lines += [f"[tool.patchkit.profiles.p{i}]", f"extends = 'p{i + 1}'"]
+    lines += [f"[tool.patchkit.profiles.p{depth}]", f"extends = '{last}'", "skip = ['ssl']"]
+    return "\n".join(lines) + "\n"
+
+
+def test_an_extends_chain_thousands_deep_resolves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PATCHKIT_PROFILE", raising=False)
+    write(tmp_path / "pyproject.toml", _chain_toml(5000, "network"))
+    profile = resolve(None, load_config(tmp_path))
+    assert profile.name == "p0"
+    assert profile.patches == resolve("network").patches - {"ssl"}
+
+
+def test_a_cycle_at_the_end_of_a_deep_chain_is_one_line(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", _chain_toml(5000, "p10"))
+    proc = run_patchkit("profiles", cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    (line,) = proc.stderr.strip().splitlines()
+    assert "pyproject.toml: [tool.patchkit.profiles.p5000] extends: cyclic extends (p10 -> " in line
+    assert len(line) < 300, line

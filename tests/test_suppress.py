@@ -73,3 +73,28 @@ def test_a_scanned_module_with_an_ignore_comment_is_not_reported(tmp_path: Path)
     proc = run_python(code)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split()[-1] == '["loud"]'
+
+
+def test_a_comment_accepts_a_code_prefix_like_ignore_does(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "mod.py",
+        """
+        from time import sleep  # patchkit: ignore[PK1]
+        X = 1  # patchkit: ignore[pk10, PK2]
+        Y = 2  # patchkit: ignore[PK3]
+        LOCK = None  # patchkit: ignore[NOPE, PK105]
+        """,
+    )
+    assert [f.message for f in filter_findings(findings_for(path))] == ["c", "e"]
+
+
+def test_parse_codes_takes_prefixes_lists_and_commas_and_names_a_bad_word() -> None:
+    import pytest
+
+    from patchkit.rules import parse_codes
+
+    assert parse_codes("pk1, PK201") == ("PK1", "PK201")
+    assert parse_codes(["PK", "pk3,PK501"]) == ("PK", "PK3", "PK501")
+    assert parse_codes([]) == ()
+    with pytest.raises(ValueError, match="'PK9'"):
+        parse_codes(["PK1", "PK9"])

@@ -170,7 +170,8 @@ def test_watchdog_is_no_thread_of_the_program_and_patching_under_it_is_not_pk107
         with patchkit.watch(0.1) as w:
             names = [t.name for t in threading.enumerate()]
             patchkit.apply("full")
-        codes = [f.code for f in patchkit.state().findings()]
+        from patchkit.detect import patching
+        codes = [f.code for f in patching.findings()]
         print(json.dumps({"threads": names, "codes": codes}))
         """
     )

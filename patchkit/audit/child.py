@@ -24,6 +24,7 @@ import traceback
 import types
 from typing import Any
 
+from patchkit.detect.collect import collect
 from patchkit.detect.watch import Watch, real_start_new_thread
 from patchkit.errors import PatchkitError
 from patchkit.findings import Finding
@@ -115,21 +116,12 @@ def _finding_dict(finding: Finding) -> dict[str, Any]:
 
 
 def _scan_findings() -> list[Finding]:
-    """The static helper's scan over loaded modules, plus the ledger's own findings."""
-    found: list[Finding] = []
+    """Every finding about the process's state, from the one collection point ``collect()``."""
     try:
-        from patchkit.detect.scan import scan_findings
-
-        found += scan_findings()
+        return collect()
     except Exception as exc:  # the scan must never cost the runtime findings
         print(f"patchkit audit: the module scan failed: {exc!r}", file=sys.stderr)
-    try:
-        import patchkit
-
-        found += patchkit.state().findings()
-    except Exception as exc:
-        print(f"patchkit audit: the ledger failed: {exc!r}", file=sys.stderr)
-    return found
+        return []
 
 
 def _patch_records() -> list[dict[str, Any]]:

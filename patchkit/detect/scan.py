@@ -10,8 +10,12 @@ identity walk over ~540 modules costs ~8 ms, and ``tools/bench/scan.py`` keeps t
 - PK104 a class defined in the module that derives from a harmful original class and not from
   its patched twin (gevent's SSLContext derives from the original, so a subclass of it is fine);
 - PK105 a live object of a harmful original type (a real lock, thread-local, selector, socket);
-- PK101 once per patch request: the modules with any of the above that were loaded before it;
+- PK101 once per patch request: the modules with any of the above that were loaded before it
+  (the check is ``patching.late``; this walk supplies the holders);
 - PK201 from the native-client table, when gevent is in use.
+
+``patchkit.detect.collect`` joins this with the ledger's rules: call that, not this, to get
+every finding about the process.
 
 Excluded by design: the standard library (gevent patches what matters there; what it leaves,
 ``functools.RLock``, ``reprlib``/``asyncio`` ``get_ident``, ``tempfile._allocate_lock``, the C
@@ -26,23 +30,14 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from patchkit.detect import natives
+from patchkit import imports
+from patchkit.detect import natives, patching
 from patchkit.detect.walker import Walker
-from patchkit.findings import Finding, Report
+from patchkit.findings import Finding
 
 _SKIP_TOP = frozenset(
     {"gevent", "greenlet", "zope", "patchkit", "_distutils_hack", "cython_runtime", "__mp_main__"}
 )
-
-
-def scan(*, gevent_in_use: bool | None = None) -> Report:
-    """The detector over the loaded modules, with the ledger's PK106/PK107 and verify()'s PK108."""
-    from patchkit import manager
-
-    findings = scan_findings(gevent_in_use=gevent_in_use)
-    ledger = manager.state()
-    findings += ledger.findings() + manager.verify()
-    return Report(findings=tuple(findings), mode="scan", patches=tuple(ledger.patch_records()))
 
 
 def scan_findings(
@@ -51,8 +46,8 @@ def scan_findings(
     """PK101-PK105 and PK201 over ``modules`` (default: ``sys.modules``).
 
     ``gevent_in_use`` decides PK201: a C client only stops greenlets where greenlets run.
-    ``None`` means "if anything was monkey-patched"; the audit child passes True when the
-    target used gevent without patching.
+    ``None`` means "if this walk found harm or anything was monkey-patched"; ``collect`` decides
+    it from the process (a hub counts too).
     """
     walker = Walker()
     source = dict(sys.modules if modules is None else modules)
@@ -63,9 +58,9 @@ def scan_findings(
         seen.add(id(module))  # requests.packages.urllib3 is urllib3 under a second name
         walker.module(getattr(module, "__name__", name) or name, module)
     findings = _without_reexports(walker.findings)
-    findings += _late(walker.holders)
+    findings += patching.late(walker.holders)
     if gevent_in_use is None:
-        gevent_in_use = bool(walker.harm) or _patched()
+        gevent_in_use = bool(walker.harm) or patched()
     if gevent_in_use:
         findings += walker.natives + _native_findings()
     return findings
@@ -90,49 +85,21 @@ def _excluded(name: str) -> bool:
     return top in sys.stdlib_module_names or top in _SKIP_TOP or top.startswith("_cython_")
 
 
-def _patched() -> bool:
+def patched() -> bool:
+    """Whether gevent monkey-patched anything in this process."""
     saved = getattr(sys.modules.get("gevent.monkey"), "saved", None)
     return bool(saved)
 
 
-def _late(holders: set[str]) -> list[Finding]:
-    """PK101 per patch request that came after modules now found holding something stale."""
-    from patchkit import manager
-
-    out = []
-    for request in manager.state().requests:
-        late = {m: by for m, by in request.modules_loaded.items() if m in holders}
-        if not late:
-            continue
-        names = ", ".join(f"{m} (imported at {by or 'an unknown place'})" for m, by in late.items())
-        path, _, line = (request.requested_by or "").rpartition(":")
-        out.append(
-            Finding(
-                "PK101",
-                f"{request.function} ran after {len(late)} module(s) that hold unpatched "
-                f"originals were loaded: {names}",
-                file=path or None,
-                line=int(line) if line.isdigit() else None,
-                object=request.function,
-                detail={"modules": late},
-            )
-        )
-    return out
-
-
 def _native_findings() -> list[Finding]:
-    from patchkit import imports
-
     out = []
     for row in natives.blocking_clients():
         where = imports.first_importer(row.module.partition(".")[0]) or ""
         path, _, line = where.rpartition(":")
-        state = "cannot be seen to be" if row.cooperative() is None else "is not"
-        message = f"{row.library} does its I/O in C and {state} made cooperative ({row.how})"
         out.append(
             Finding(
                 "PK201",
-                message,
+                _native_message(row),
                 module=row.module.partition(".")[0],
                 file=path or getattr(sys.modules.get(row.module), "__file__", None),
                 line=int(line) if line.isdigit() else None,
@@ -141,3 +108,23 @@ def _native_findings() -> list[Finding]:
             )
         )
     return out
+
+
+def _native_message(row: natives.NativeClient) -> str:
+    """The fact, without the fix (``Finding.fix`` carries that): what the client lacks, and harm.
+
+    A row's ``how`` is either the condition that makes the client cooperative (a check patchkit
+    ran and saw fail) or, for a client that can never be, the reason it cannot.
+    """
+    harm = "every call stops all greenlets until it returns"
+    if row.cooperative is natives._never:  # the table's marker for "no hook exists"
+        return f"{row.library} does its I/O in C ({row.how}): {harm}"
+    if row.cooperative() is None:
+        return (
+            f"{row.library} does its I/O in C and patchkit cannot see whether it was made "
+            f"cooperative ({row.how}): unless it was, {harm}"
+        )
+    return (
+        f"{row.library} does its I/O in C and was not made cooperative (that takes: {row.how}): "
+        f"{harm}"
+    )
