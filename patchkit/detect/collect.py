@@ -7,6 +7,10 @@ come from a ``Watch`` over a stretch of time and are added by whoever ran it.
 
 - PK101-PK105, PK201: the walk over loaded modules (``scan.scan_findings``);
 - PK106, PK107, PK108: the ledger's patch requests and what is installed now (``patching``).
+
+Then precision: names bound on purpose with ``get_original`` are dropped (``deliberate``), and
+findings inside installed packages are folded under the user's import that brought them in
+before patching (``group``).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from patchkit.detect import patching
+from patchkit.detect import deliberate, group, patching
 from patchkit.detect.scan import patched, scan_findings
 from patchkit.findings import Finding, Report
 
@@ -31,7 +35,19 @@ def collect(
     """
     if gevent_in_use is None and (patched() or hub_created()):
         gevent_in_use = True
-    return scan_findings(modules, gevent_in_use=gevent_in_use) + patching.findings()
+    found = scan_findings(modules, gevent_in_use=gevent_in_use) + patching.findings()
+    found = deliberate.without_deliberate(found)
+    return group.group_installed(found, loaded_before_patch=_loaded_before_patch())
+
+
+def _loaded_before_patch() -> set[str] | None:
+    """Modules loaded before any patch request (None: nothing was patched through gevent)."""
+    from patchkit import ledger
+
+    requests = ledger.state().requests
+    if not requests:
+        return None
+    return {name for request in requests for name in request.modules_loaded}
 
 
 def report() -> Report:

@@ -73,6 +73,13 @@ def _module_files(modules: Mapping[str, ModuleType | None]) -> dict[str, str]:
     return out
 
 
+def root_import(module: str, first_importer: Importer | None = None) -> tuple[str, str]:
+    """``(file:line, top-level package)`` of the user's import that first brought ``module`` in."""
+    if first_importer is None:
+        from patchkit.imports import first_importer
+    return _root_import(module, first_importer, _module_files(sys.modules))
+
+
 def _root_import(module: str, first_importer: Importer, files: dict[str, str]) -> tuple[str, str]:
     """``(file:line in the user's code, top-level package)`` that first pulled ``module`` in.
 
@@ -100,13 +107,11 @@ def _grouped(site: str, top: str, members: list[Finding]) -> Finding:
     members = sorted(members, key=lambda f: (SEVERITIES.index(f.severity), f.code, f.object or ""))
     lead = members[0]
     path, _, line = site.rpartition(":")
-    first = f"{lead.object or lead.module} ({lead.code})" if lead.object else lead.message
     more = f" and {len(members) - 1} more" if len(members) > 1 else ""
-    packages = sorted({(f.module or "").partition(".")[0] for f in members} - {""})
-    where = f"the import of {top} at {site}" if site else f"the import of {top}"
+    imported = f"imported at {site}" if site else "imported"
     message = (
-        f"installed code imported before patching holds unpatched originals: {first}{more} "
-        f"in {', '.join(packages)}, brought in by {where}"
+        f"{top}, {imported} before patching, brought in code that holds unpatched originals: "
+        f"{lead.module} ({lead.object}, {lead.code}){more}"
     )
     fix = (
         f"Patch before {top} is imported: make `import patchkit.auto` the first line of the "

@@ -36,9 +36,7 @@ def late(holders: Iterable[str], book: Ledger | None = None) -> list[Finding]:
         modules = {m: by for m, by in request.modules_loaded.items() if m in holding}
         if not modules:
             continue
-        names = ", ".join(
-            f"{m} (imported at {by or 'an unknown place'})" for m, by in modules.items()
-        )
+        names = ", ".join(_imported(m, by) for m, by in modules.items())
         path, line = _split(request.requested_by)
         out.append(
             Finding(
@@ -52,6 +50,17 @@ def late(holders: Iterable[str], book: Ledger | None = None) -> list[Finding]:
             )
         )
     return out
+
+
+def _imported(module: str, by: str | None) -> str:
+    """Where the user's code brought ``module`` in: its own import, or the package it came with."""
+    from patchkit.detect.group import is_installed_file, root_import
+
+    if by and is_installed_file(by.rpartition(":")[0]):
+        site, top = root_import(module)
+        if site:
+            return f"{module} (with {top}, imported at {site})"
+    return f"{module} (imported at {by or 'an unknown place'})"
 
 
 def repatched(book: Ledger) -> list[Finding]:
