@@ -28,7 +28,27 @@ def _help() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _fill_closed_std_fds() -> None:
+    """Open devnull on a closed 0, 1 or 2 (``>&-``), so the next file opened cannot land there.
+
+    Without this, the audit's own files take descriptor 1 or 2 and the child, whose stdout is
+    our stderr, fails to start. python has already set ``sys.stdout``/``sys.stderr`` to None.
+    """
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                opened = os.open(os.devnull, os.O_RDWR)
+            except OSError:
+                return
+            if opened != fd:
+                os.dup2(opened, fd)
+                os.close(opened)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _fill_closed_std_fds()
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
         write_stdout(_help())

@@ -84,7 +84,8 @@ def main_spec(name: str, path0: str | None = None) -> ModuleSpec:
         main = _find(f"{name}.__main__", spec.submodule_search_locations, name)
     if main is None:
         raise TargetError(
-            f"No module named {name}.__main__; {name!r} is a package and cannot be directly executed"
+            f"No module named {name}.__main__; {name!r} is a package "
+            "and cannot be directly executed"
         )
     return main
 
@@ -180,7 +181,8 @@ def _compile(source: bytes, path: str) -> None:
     try:
         compile(source, path, "exec", dont_inherit=True)
     except SyntaxError as exc:
-        raise TargetError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
+        where = f"{path}:{exc.lineno}" if exc.lineno else path
+        raise TargetError(f"{where}: syntax error: {exc.msg}") from None
     except ValueError as exc:  # source with NUL bytes (3.11)
         raise TargetError(f"{path}: cannot compile ({exc})") from None
     except (RecursionError, MemoryError):

@@ -57,7 +57,7 @@ def bounded_number(text: str, *, upper: float, unit: str) -> float:
     except (TypeError, ValueError):
         raise ValueError(f"not a number: {text!r}") from None
     if not math.isfinite(value) or value <= 0 or value > upper:
-        raise ValueError(f"must be a number of {unit} above 0 and at most {upper:g}: {text!r}")
+        raise ValueError(f"must be a number of {unit} above 0 and at most {upper:.12g}: {text!r}")
     return value
 
 

@@ -46,11 +46,13 @@ def headline(outcome: Outcome) -> str | None:
     status = outcome.status
     if status == "static":
         return None
-    first, _, _ = (outcome.message or "").partition("\n")
+    first = (outcome.message or "").partition("\n")[0].rstrip(":")
     took = f" in {outcome.duration_s:.2f} s" if outcome.duration_s is not None else ""
     code = exit_status(outcome.exit_code)
-    if status == "completed" or (status == "exit" and code == 0):
-        return f"target finished normally{took}" + (f" ({first})" if first else "")
+    if status == "completed":
+        return f"target completed (exit code 0){took}"
+    if status == "exit" and code == 0:
+        return f"target exited with status 0{took}" + (f" ({first})" if first else "")
     if status == "stopped":
         ran = f" {outcome.duration_s:.3g} s" if outcome.duration_s is not None else ""
         return f"target stopped after --duration{ran}, as asked"
