@@ -34,7 +34,7 @@ def patchkit(
 
 def shell(script: str, cwd: str | Path, **env: str) -> subprocess.CompletedProcess[str]:
     """A bash line, with ``$PK`` standing for ``python -m patchkit`` (for ``>&-`` and pipes)."""
-    full = clean_env(PK=f"{sys.executable} -m patchkit", PYTHONPATH=str(REPO), **env)
+    full = clean_env(PK=f"{sys.executable} -m patchkit", **env)
     return subprocess.run(
         ["bash", "-c", script],
         cwd=cwd,

@@ -30,7 +30,7 @@ def test_a_misspelt_option_before_the_target_is_an_error_and_nothing_runs(tmp_pa
 
 def test_an_abbreviated_option_is_an_error(tmp_path: Path) -> None:
     write(tmp_path / "app.py", "pass\n")
-    assert "--form" in assert_one_line_error(audit("--form", "json", "app.py", cwd=tmp_path))
+    assert "--form" in assert_one_line_error(audit("--form=json", "app.py", cwd=tmp_path))
 
 
 def test_options_after_the_target_belong_to_the_target(tmp_path: Path) -> None:

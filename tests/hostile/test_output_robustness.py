@@ -80,7 +80,7 @@ def test_deleted_working_directory_is_one_line_and_status_2(tmp_path: Path) -> N
     app = write(tmp_path / "app.py", "pass\n")
     gone = tmp_path / "gone"
     gone.mkdir()
-    env = clean_env(PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    env = clean_env()
     script = f"cd {gone} && rmdir {gone} && exec {sys.executable} -m patchkit audit {app}"
     proc = subprocess.run(["bash", "-c", script], env=env, capture_output=True, timeout=60)
     assert_one_line_error(proc)
