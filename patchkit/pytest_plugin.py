@@ -21,16 +21,14 @@ import pytest
 DEFAULT_WATCH_MS = 100.0
 
 
-def _milliseconds(value: str) -> float:
+def _milliseconds(value: str, source: str = "--patchkit-watch") -> float:
+    """A finite number of milliseconds in (0, one week]; a usage error otherwise (nan, inf...)."""
+    from patchkit.commands import WEEK_S, bounded_number
+
     try:
-        ms = float(value)
-    except ValueError:
-        raise pytest.UsageError(
-            f"--patchkit-watch expects milliseconds, got {value!r} (write --patchkit-watch=MS)"
-        ) from None
-    if ms <= 0:
-        raise pytest.UsageError("--patchkit-watch must be a positive number of milliseconds")
-    return ms
+        return bounded_number(value, upper=WEEK_S * 1000, unit="milliseconds")
+    except ValueError as exc:
+        raise pytest.UsageError(f"{source}: {exc} (write {source}=MS)") from None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -51,6 +49,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fail a test that blocks the gevent hub for longer than MS milliseconds "
         f"(default {DEFAULT_WATCH_MS:g}); write --patchkit-watch=MS",
     )
+    parser.addini(
+        "patchkit_watch",
+        "as --patchkit-watch=MS, for every run (the command-line option wins)",
+        default="",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -67,6 +70,9 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     ms = config.getoption("patchkit_watch", None)
+    if ms is None:
+        ini = str(config.getini("patchkit_watch") or "").strip()
+        ms = _milliseconds(ini, "patchkit_watch") if ini else None
     if ms is not None:
         config.pluginmanager.register(HubWatch(ms / 1000.0), "patchkit-watch")
 

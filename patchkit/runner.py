@@ -7,14 +7,11 @@ Ctrl-C), as with python itself.
 
 from __future__ import annotations
 
-import os
 import runpy
 import sys
-from types import TracebackType
 
+from patchkit._frames import without_own_frames
 from patchkit.target import Target
-
-_OWN = (os.path.dirname(os.path.abspath(__file__)) + os.sep, "<frozen runpy>", runpy.__file__)
 
 
 def prepare(target: Target) -> None:
@@ -24,12 +21,7 @@ def prepare(target: Target) -> None:
     python would have put the script's directory there (the working directory for ``-m``).
     """
     sys.argv[:] = target.argv
-    if target.kind == "module":
-        first = os.getcwd()
-    elif os.path.isdir(target.name):
-        first = os.path.abspath(target.name)
-    else:
-        first = os.path.dirname(os.path.abspath(target.name))
+    first = target.path0
     if getattr(sys.flags, "safe_path", False):  # python -P (3.11+): nothing is prepended
         return
     if sys.path:
@@ -44,12 +36,6 @@ def execute(target: Target) -> None:
         runpy.run_module(target.name, run_name="__main__", alter_sys=True)
     else:
         runpy.run_path(target.name, run_name="__main__")
-
-
-def _strip_own_frames(tb: TracebackType | None) -> TracebackType | None:
-    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_OWN):
-        tb = tb.tb_next
-    return tb
 
 
 def run(target: Target) -> int:
@@ -69,5 +55,5 @@ def run(target: Target) -> int:
 
 
 def _report(exc: BaseException) -> None:
-    tb = _strip_own_frames(exc.__traceback__)
+    tb = without_own_frames(exc.__traceback__)
     sys.excepthook(type(exc), exc.with_traceback(tb), tb)

@@ -136,15 +136,14 @@ def test_module_target_runs_as_python_dash_m(tmp_path: Path) -> None:
     assert "__main__ ['a', '--b']" in proc.stderr
 
 
-def test_audit_options_after_the_target_are_audits_and_words_after_dashes_are_the_targets(
-    tmp_path: Path,
-) -> None:
-    # SPEC: `patchkit audit app.py --format json | jq` must work; `--` passes words on.
+def test_every_word_after_the_target_is_the_targets_including_dashes(tmp_path: Path) -> None:
+    # python's rule (SPEC): audit's options come first; after TARGET nothing is audit's.
     app = write(tmp_path / "app.py", "import sys\nprint(sys.argv[1:])\n")
-    proc = audit(str(app), "a", "--format", "json", "--fail-on=error", "--", "--format", "x")
+    proc = audit("--format", "json", str(app), "a", "--format", "x", "--timeout", "9", "--", "z")
     report = json.loads(proc.stdout)
     assert report["outcome"]["status"] == "completed"
-    assert "['a', '--format', 'x']" in proc.stderr
+    assert "['a', '--format', 'x', '--timeout', '9', '--', 'z']" in proc.stderr
+    assert proc.returncode == 0
 
 
 def test_sarif_is_valid_json_with_one_result_per_finding() -> None:

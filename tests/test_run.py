@@ -75,7 +75,9 @@ def test_missing_target_is_exit_2_naming_the_path(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip() == "patchkit run: nope.py: no such file"
     proc = run_patchkit("run", "-m", "no_such_module_xyz", cwd=tmp_path)
-    assert proc.returncode == 2 and "no_such_module_xyz" in proc.stderr
+    # python -m's own status and words for a module it cannot find
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == "patchkit run: No module named no_such_module_xyz"
     assert "Traceback" not in proc.stderr
 
 

@@ -52,7 +52,9 @@ def test_one_result_per_finding_with_rules_from_the_catalog() -> None:
     assert first["level"] == "error"
     assert first["locations"][0]["physicalLocation"]["region"] == {"startLine": 3}
     assert "locations" not in run["results"][1]  # a module-only finding has no file
-    assert run["invocations"] == [{"executionSuccessful": False}]
+    (invocation,) = run["invocations"]
+    assert invocation["executionSuccessful"] is False and "exitCode" not in invocation
+    assert invocation["properties"]["outcome"]["status"] == "timeout"
 
 
 def test_empty_report_is_valid_sarif() -> None:

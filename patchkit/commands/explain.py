@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from patchkit import rules
-from patchkit.commands import Parser
+from patchkit.commands import Parser, write_stdout
 from patchkit.errors import PatchkitError
 
 
@@ -23,5 +23,5 @@ def main(argv: Sequence[str]) -> int:
         raise UnknownRuleError(
             f"unknown rule {options.code!r} (known: {', '.join(rules.codes())})"
         ) from None
-    print(text, end="")
+    write_stdout(text)
     return 0

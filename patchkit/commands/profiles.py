@@ -6,8 +6,9 @@ import argparse
 import json
 from collections.abc import Sequence
 
-from patchkit.commands import Parser
+from patchkit.commands import Parser, write_stdout
 from patchkit.config import load_config
+from patchkit.formats import FORMATS
 from patchkit.profiles import Profile, resolve, resolve_all
 
 
@@ -16,7 +17,9 @@ def parser() -> argparse.ArgumentParser:
         prog="patchkit profiles",
         description="List the built-in and project profiles and exactly what each patches.",
     )
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    # SARIF describes findings, not profiles: the registry's other formats apply here.
+    choices = [name for name in FORMATS if name != "sarif"]
+    p.add_argument("--format", choices=choices, default="text")
     return p
 
 
@@ -31,9 +34,9 @@ def main(argv: Sequence[str]) -> int:
             "config": config.source,
             "profiles": [p.as_dict() for p in found],
         }
-        print(json.dumps(document, indent=2))
+        write_stdout(json.dumps(document, indent=2) + "\n")
         return 0
-    print("\n\n".join(render(p, default) for p in found))
+    write_stdout("\n\n".join(render(p, default) for p in found) + "\n")
     return 0
 
 

@@ -1,18 +1,27 @@
-"""SARIF 2.1.0: one run, the catalog as the tool's rules, one result per finding."""
+"""SARIF 2.1.0: one run, the catalog as the tool's rules, one result per finding.
+
+The invocation describes the audited target's run: ``executionSuccessful`` only when it finished
+normally, ``exitCode`` the integer status the OS reported (``sys.exit(256)`` is 0, as ``$?`` shows;
+``sys.exit(True)`` is 1), ``exitSignalName`` when a signal killed it. Locations are relative to
+``%SRCROOT%``, the working directory, given in ``originalUriBaseIds``.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 from typing import Any
+from urllib.parse import quote
 
 from patchkit import rules
 from patchkit._version import __version__
 from patchkit.findings import Finding, Report
+from patchkit.formats.outcome import exit_status, headline, signal_name
 
 SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
+ROOT = "%SRCROOT%"  # the base GitHub code scanning and SARIF viewers know: the checkout
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 
 
@@ -23,6 +32,7 @@ def render(report: Report) -> str:
 def as_sarif(report: Report) -> dict[str, Any]:
     catalog = list(rules.CATALOG)
     index = {rule.code: i for i, rule in enumerate(catalog)}
+    here = _cwd()
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -31,9 +41,11 @@ def as_sarif(report: Report) -> dict[str, Any]:
                 "rules": [_rule(rule) for rule in catalog],
             }
         },
-        "results": [_result(f, index[f.code]) for f in report.findings],
+        "results": [_result(f, index[f.code], here) for f in report.findings],
         "invocations": [_invocation(report)],
     }
+    if here is not None:
+        run["originalUriBaseIds"] = {ROOT: {"uri": _file_uri(os.path.join(here, ""))}}
     return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
@@ -49,7 +61,7 @@ def _rule(rule: rules.Rule) -> dict[str, Any]:
     }
 
 
-def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
+def _result(finding: Finding, rule_index: int, here: str | None) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": finding.code,
         "ruleIndex": rule_index,
@@ -57,8 +69,8 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
         "message": {"text": f"{finding.message}. Fix: {finding.fix}"},
         "properties": {"module": finding.module, "object": finding.object},
     }
-    if finding.file:
-        physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(finding.file)}}
+    if finding.file and not finding.file.startswith("<"):  # "<string>" is no file
+        physical: dict[str, Any] = {"artifactLocation": _location(finding.file, here)}
         if finding.line:
             physical["region"] = {"startLine": finding.line}
         result["locations"] = [{"physicalLocation": physical}]
@@ -67,19 +79,45 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
     return result
 
 
-def _uri(path: str) -> str:
-    """Relative to the working directory when inside it (what code-scanning UIs expect)."""
-    absolute = os.path.abspath(path)
-    relative = os.path.relpath(absolute)
-    if not relative.startswith(".."):
-        return relative.replace(os.sep, "/")
-    return "file://" + absolute.replace(os.sep, "/")
+def _cwd() -> str | None:
+    try:
+        return os.getcwd()
+    except OSError:  # deleted: every location is then an absolute URI
+        return None
+
+
+def _file_uri(absolute: str) -> str:
+    """``file://`` and the percent-encoded bytes of the name (valid even if not UTF-8)."""
+    return "file://" + quote(os.fsencode(absolute).replace(os.sep.encode(), b"/"), safe="/")
+
+
+def _location(path: str, here: str | None) -> dict[str, Any]:
+    """Relative to ``%SRCROOT%`` (what code-scanning UIs expect) when inside it, else absolute."""
+    absolute = os.path.normpath(os.path.join(here, path) if here else path)
+    if here is not None:
+        relative = os.path.relpath(absolute, here)
+        if relative != os.pardir and not relative.startswith(os.pardir + os.sep):
+            encoded = os.fsencode(relative).replace(os.sep.encode(), b"/")
+            return {"uri": quote(encoded, safe="/"), "uriBaseId": ROOT}
+    return {"uri": _file_uri(absolute)}
 
 
 def _invocation(report: Report) -> dict[str, Any]:
+    """How the target ran: successful only if it finished normally; the status as an integer."""
     outcome = report.outcome
-    done = outcome is None or outcome.status in ("completed", "exit", "static")
-    out: dict[str, Any] = {"executionSuccessful": done}
-    if outcome is not None and outcome.exit_code is not None:
-        out["exitCode"] = outcome.exit_code
+    if outcome is None:
+        return {"executionSuccessful": True}
+    out: dict[str, Any] = {"executionSuccessful": outcome.finished_normally}
+    code = exit_status(outcome.exit_code)
+    name = signal_name(outcome)
+    if name is not None and code is not None:
+        out["exitSignalName"] = name
+        out["exitSignalNumber"] = -code
+    elif code is not None:
+        out["exitCode"] = code
+    line = headline(outcome)
+    if line is not None:
+        level = "note" if outcome.finished_normally else "error"
+        out["toolExecutionNotifications"] = [{"level": level, "message": {"text": line}}]
+    out["properties"] = {"outcome": outcome.as_dict()}
     return out

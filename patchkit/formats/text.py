@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from patchkit.findings import SEVERITIES, Finding, Report
+from patchkit.findings import SEVERITIES, Finding, Outcome, Report
+from patchkit.formats.outcome import details, headline
 
 _COLORS = {"error": "31", "warning": "33", "info": "36", "dim": "2", "bold": "1"}
 
@@ -16,7 +17,7 @@ def render(report: Report, color: bool = False) -> str:
         title = "patchkit scan" if report.mode == "scan" else "patchkit audit"
         lines.append(paint("bold", f"{title}: {report.target} ({report.mode})"))
     if report.outcome is not None:
-        lines.append(_outcome(report))
+        lines += _outcome(report.outcome, paint)
     for severity in SEVERITIES:
         group = [f for f in report.findings if f.severity == severity]
         if not group:
@@ -30,7 +31,10 @@ def render(report: Report, color: bool = False) -> str:
 
 def _relative(text: str) -> str:
     """People read paths relative to where they stand; JSON and SARIF keep them absolute."""
-    here = os.getcwd().rstrip(os.sep) + os.sep
+    try:
+        here = os.getcwd().rstrip(os.sep) + os.sep
+    except OSError:  # the working directory was deleted: keep the paths absolute
+        return text
     return text.replace(here, "") if here != os.sep else text
 
 
@@ -41,20 +45,20 @@ def _finding(finding: Finding, paint) -> list[str]:
     return out
 
 
-def _outcome(report: Report) -> str:
-    outcome = report.outcome
-    assert outcome is not None
-    text = f"target {outcome.status}"
-    if outcome.exit_code is not None:
-        text += f" (exit code {outcome.exit_code})"
-    if outcome.duration_s is not None:
-        text += f" in {outcome.duration_s:.2f} s"
-    return text + (f": {outcome.message}" if outcome.message else "")
+def _outcome(outcome: Outcome, paint) -> list[str]:
+    first = headline(outcome)
+    if first is None:
+        return []
+    if not outcome.finished_normally:
+        first = paint("bold", first)
+    return [first, *(f"  {line}" for line in details(outcome))]
 
 
 def _summary(report: Report) -> str:
     counts = report.summary()
     if not report.findings:
+        if report.outcome is not None and not report.outcome.finished_normally:
+            return "No findings in what ran, but the target did not finish normally (see above)."
         return "No findings."
     parts = [f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}" for s in SEVERITIES if counts[s]]
     return f"Found {len(report.findings)} finding(s): {', '.join(parts)}."
