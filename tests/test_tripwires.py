@@ -149,8 +149,18 @@ with patchkit.watch(0.1) as w:
 
 def test_every_tripwire_wraps_an_original_the_harm_table_calls_harmful() -> None:
     # One source of truth for harm: a wire on a harmless original would be a false PK301.
-    from patchkit.detect import originals, tripwires
+    from patchkit.detect import originals
 
-    for wire in tripwires.WIRES:
-        row = originals.get(wire.module, wire.name)
-        assert row is not None and row.harmful, f"{wire.module}.{wire.name}"
+    assert originals.WIRED, "nothing wired"
+    for row in originals.WIRED:
+        assert row.harmful and row.kind == "function", row.key
+
+
+def test_every_harmful_function_is_wired_or_says_why_not() -> None:
+    from patchkit.detect import originals
+
+    for row in originals.ORIGINALS:
+        if row.harm and row.kind == "function":
+            assert (row.wire is None) == bool(row.unwired), row.key
+        else:
+            assert row.wire is None and not row.unwired, row.key
