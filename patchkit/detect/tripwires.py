@@ -51,8 +51,8 @@ class Site:
     """One call site of a blocking original, counted."""
 
     object: str
-    file: str
-    line: int
+    file: str | None  # None: no Python frame to point at
+    line: int | None
     greenlet: str
     stack: tuple[str, ...]
     count: int = 0
@@ -220,7 +220,7 @@ def _report(qualified: str, frame: Any) -> None:
                 if len(_state.overflow_sites) < _MAX_COUNTED:
                     _state.overflow_sites.add(hash(key))
                 return
-            site = Site(qualified, file or "", line or 0, _frames.greenlet_label() + via, stack)
+            site = Site(qualified, file, line, _frames.greenlet_label() + via, stack)
             _state.sites[key] = site
         site.count += 1
 

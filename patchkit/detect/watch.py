@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from patchkit import _real
-from patchkit._frames import Entry, entries_location, format_entries, frame_entries, greenlet_label
+from patchkit._frames import (
+    Entry,
+    entries_location,
+    format_entries,
+    frame_entries,
+    greenlet_label,
+    is_patchkit_file,
+)
 from patchkit.detect import tripwires
 from patchkit.findings import Finding
 
@@ -201,7 +208,8 @@ class Watch:
 
 
 def _stall(duration: float, label: str, entries: list[Entry], ongoing: bool = False) -> Stall:
-    file, line = entries_location(entries)
+    # A stall never points at patchkit (a tripwire a greenlet was spawned on directly).
+    file, line = entries_location([e for e in entries if not is_patchkit_file(e[0])])
     return Stall(duration, label, tuple(format_entries(entries)), file, line, ongoing)
 
 
