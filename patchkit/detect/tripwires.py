@@ -24,10 +24,7 @@ from typing import Any
 from greenlet import getcurrent
 
 from patchkit import _frames, _real
-from patchkit._frames import (  # noqa: F401  -- re-exported for patchkit.audit.child
-    app_location,
-    entries_location,
-    format_entries,
+from patchkit._frames import (  # noqa: F401  -- re-exported for patchkit.audit.child only
     frame_entries,
     frame_stack,
     greenlet_label,
