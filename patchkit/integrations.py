@@ -10,37 +10,15 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from collections.abc import Callable
-from typing import NamedTuple
 
+from patchkit.detect.natives import INTEGRATIONS, Integration, integration_active
 from patchkit.errors import ProfileError
 
 ENTRY_POINT_GROUP = "patchkit.integrations"
 
 
-class Integration(NamedTuple):
-    name: str
-    requires: tuple[str, ...]  # modules that must import for it to work
-    extra: str  # pip install patchkit[extra]
-    target: str  # "module:function" to call after patching
-    summary: str
-
-
-BUILTINS: dict[str, Integration] = {
-    "psycopg2": Integration(
-        "psycopg2",
-        ("psycopg2", "psycogreen"),
-        "psycopg2",
-        "psycogreen.gevent:patch_psycopg",
-        "psycogreen's wait callback: psycopg2 waits on the hub instead of blocking in libpq",
-    ),
-    "grpc": Integration(
-        "grpc",
-        ("grpc",),
-        "grpc",
-        "grpc.experimental.gevent:init_gevent",
-        "grpc.experimental.gevent.init_gevent(): gRPC's C core polls through gevent",
-    ),
-}
+# The built-ins are described with the native client each one fixes (detect/natives.py).
+BUILTINS: dict[str, Integration] = INTEGRATIONS
 
 
 def _entry_points() -> dict[str, object]:
@@ -120,10 +98,4 @@ def apply(names: tuple[str, ...]) -> None:
 
 def is_active(name: str) -> bool | None:
     """Whether a built-in integration is in effect (None when it cannot be told or not loaded)."""
-    import sys
-
-    if name == "psycopg2" and "psycopg2.extensions" in sys.modules:
-        return sys.modules["psycopg2.extensions"].get_wait_callback() is not None
-    if name == "grpc" and "grpc._cython.cygrpc" in sys.modules:
-        return bool(getattr(sys.modules["grpc._cython.cygrpc"], "g_gevent_activated", False))
-    return None
+    return integration_active(name)

@@ -149,8 +149,48 @@ with patchkit.watch(0.1) as w:
 
 def test_every_tripwire_wraps_an_original_the_harm_table_calls_harmful() -> None:
     # One source of truth for harm: a wire on a harmless original would be a false PK301.
-    from patchkit.detect import originals, tripwires
+    from patchkit.detect import originals
 
-    for wire in tripwires.WIRES:
-        row = originals.get(wire.module, wire.name)
-        assert row is not None and row.harmful, f"{wire.module}.{wire.name}"
+    assert originals.WIRED, "nothing wired"
+    for row in originals.WIRED:
+        assert row.harmful and row.kind == "function", row.key
+
+
+def test_every_harmful_function_is_wired_or_says_why_not() -> None:
+    from patchkit.detect import originals
+
+    for row in originals.ORIGINALS:
+        if row.harm and row.kind == "function":
+            assert (row.wire is None) == bool(row.unwired), row.key
+        else:
+            assert row.wire is None and not row.unwired, row.key
+
+
+def test_greenlet_spawned_directly_on_a_wrapped_function_runs_and_is_reported() -> None:
+    # No Python caller: the greenlet runs the wrapper itself. It used to die with
+    # "ValueError: call stack is not deep enough"; it must run as under plain python.
+    source, data = run(
+        """
+from socket import getaddrinfo  # the wrapper, captured before patching
+from gevent import monkey; monkey.patch_all()
+import gevent, patchkit
+
+with patchkit.watch(0.1) as w:
+    sleeper = gevent.spawn(sleep, 0.2)  # SPAWN SLEEP
+    resolver = gevent.spawn(getaddrinfo, "localhost", 80)  # SPAWN RESOLVE
+    gevent.joinall([sleeper, resolver], timeout=10)
+    gevent.config.track_greenlet_tree = False
+    untracked = gevent.spawn(sleep, 0.2)
+    untracked.join(timeout=10)
+for g in (sleeper, resolver, untracked):
+    if not g.successful():
+        raise SystemExit(f"greenlet failed: {g.exception!r}")
+"""
+    )
+    pk301 = {(f["object"], f["line"]): f for f in data["findings"] if f["code"] == "PK301"}
+    assert ("time.sleep", line_of(source, "# SPAWN SLEEP")) in pk301, data
+    assert ("socket.getaddrinfo", line_of(source, "# SPAWN RESOLVE")) in pk301, data
+    untracked = pk301[("time.sleep", None)]
+    assert "no Python caller" in untracked["message"], untracked
+    stalls = [f for f in data["findings"] if f["code"] == "PK302"]
+    assert stalls and all("patchkit" not in (f["file"] or "") for f in stalls), stalls

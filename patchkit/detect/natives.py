@@ -17,15 +17,41 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class Integration:
+    """A built-in integration: the library's own hook, run after patching (``integrations``)."""
+
+    name: str  # what a profile lists in ``integrations = [...]``
+    requires: tuple[str, ...]  # modules that must import for it to work
+    extra: str  # pip install patchkit[extra]
+    target: str  # "module:function" to call after patching
+    summary: str
+
+
+@dataclass(frozen=True)
 class NativeClient:
+    """One C client: how to see it in use, whether it was made cooperative, and the fix."""
+
     library: str  # the name users install
-    module: str  # loaded when the C part is in use
+    module: str  # the package users import (where scan finds who imported it)
+    extensions: tuple[str, ...]  # its C extension modules: any loaded means the C part is in use
     cooperative: Callable[[], bool | None]  # True: made cooperative; None: cannot tell
     how: str  # how patchkit tells
-    fix: str
+    remedy: str  # the fix, without the integration (added by ``fix``)
     # Objects whose presence in an application module's globals means the plain client is in
     # use (pyzmq: the plain module and classes, not zmq.green's); reported per holding module.
     held: tuple[str, ...] = ()
+    integration: Integration | None = None  # the built-in integration that makes it cooperative
+
+    @property
+    def loaded(self) -> bool:
+        return any(name in sys.modules for name in self.extensions)
+
+    @property
+    def fix(self) -> str:
+        """What to do, ending with the integration that does it when there is one."""
+        if self.integration is None:
+            return self.remedy
+        return f'{self.remedy}, or add `integrations = ["{self.integration.name}"]` to the profile.'
 
 
 def _never() -> bool:
@@ -64,18 +90,37 @@ def _psycopg3() -> bool:
     return getattr(pq, "__impl__", "python") == "python"
 
 
+PSYCOPG2 = Integration(
+    "psycopg2",
+    ("psycopg2", "psycogreen"),
+    "psycopg2",
+    "psycogreen.gevent:patch_psycopg",
+    "psycogreen's wait callback: psycopg2 waits on the hub instead of blocking in libpq",
+)
+GRPC = Integration(
+    "grpc",
+    ("grpc",),
+    "grpc",
+    "grpc.experimental.gevent:init_gevent",
+    "grpc.experimental.gevent.init_gevent(): gRPC's C core polls through gevent",
+)
+
+# Each row's extension modules are checked against the real package by
+# tests/test_natives_installed.py wherever the library installs.
 NATIVE_CLIENTS: tuple[NativeClient, ...] = (
     NativeClient(
         "psycopg2",
-        "psycopg2._psycopg",
+        "psycopg2",
+        ("psycopg2._psycopg",),
         _psycopg2,
         "psycopg2.extensions.get_wait_callback() is set",
-        "Install psycogreen's wait callback after patching (`psycogreen.gevent.patch_psycopg()`), "
-        'or add `integrations = ["psycopg2"]` to the profile.',
+        "Install psycogreen's wait callback after patching (`psycogreen.gevent.patch_psycopg()`)",
+        integration=PSYCOPG2,
     ),
     NativeClient(
         "mysqlclient",
-        "MySQLdb._mysql",
+        "MySQLdb",
+        ("MySQLdb._mysql",),
         _never,
         "libmysqlclient has no hook for an event loop",
         "Use PyMySQL (pure Python, cooperative once patched), or run queries in "
@@ -83,15 +128,18 @@ NATIVE_CLIENTS: tuple[NativeClient, ...] = (
     ),
     NativeClient(
         "grpcio",
-        "grpc._cython.cygrpc",
+        "grpc",
+        ("grpc._cython.cygrpc",),
         _grpc,
         "grpc._cython.cygrpc.g_gevent_activated is true",
         "Call `grpc.experimental.gevent.init_gevent()` right after patching, before any channel "
-        'or server is made, or add `integrations = ["grpc"]` to the profile.',
+        "or server is made",
+        integration=GRPC,
     ),
     NativeClient(
         "pyzmq",
         "zmq",
+        ("zmq.backend.cython._zmq", "zmq.backend.cython.socket"),  # pyzmq >= 26; older
         _never,
         "a module holds plain zmq (or its Context/Socket) instead of zmq.green",
         "Use `import zmq.green as zmq`: its sockets wait on zmq.FD with gevent.",
@@ -99,7 +147,8 @@ NATIVE_CLIENTS: tuple[NativeClient, ...] = (
     ),
     NativeClient(
         "confluent-kafka",
-        "confluent_kafka.cimpl",
+        "confluent_kafka",
+        ("confluent_kafka.cimpl",),
         _never,
         "librdkafka waits in C (confluent-kafka-python#612, wontfix)",
         "Call `poll(0)`/`flush(0)` in a loop with `gevent.sleep()`, or run the client in "
@@ -107,7 +156,8 @@ NATIVE_CLIENTS: tuple[NativeClient, ...] = (
     ),
     NativeClient(
         "pylibmc",
-        "pylibmc._pylibmc",
+        "pylibmc",
+        ("_pylibmc",),  # top-level, not pylibmc._pylibmc
         _never,
         "libmemcached waits in C",
         "Use pymemcache (pure Python), or run calls in `gevent.get_hub().threadpool`.",
@@ -115,13 +165,15 @@ NATIVE_CLIENTS: tuple[NativeClient, ...] = (
     NativeClient(
         "pyodbc",
         "pyodbc",
+        ("pyodbc",),  # the module is the extension
         _never,
         "the ODBC driver waits in C",
         "Run queries in `gevent.get_hub().threadpool`.",
     ),
     NativeClient(
         "pymssql",
-        "pymssql._mssql",
+        "pymssql",
+        ("pymssql._mssql", "pymssql._pymssql"),
         _unknown,
         "FreeTDS waits in C unless `pymssql.set_wait_callback()` installed a gevent waiter, "
         "which patchkit cannot see",
@@ -132,6 +184,7 @@ NATIVE_CLIENTS: tuple[NativeClient, ...] = (
     NativeClient(
         "cx_Oracle",
         "cx_Oracle",
+        ("cx_Oracle",),
         _never,
         "OCI waits in C",
         "Use python-oracledb in thin mode (pure Python), or run queries in "
@@ -140,6 +193,7 @@ NATIVE_CLIENTS: tuple[NativeClient, ...] = (
     NativeClient(
         "oracledb",
         "oracledb",
+        ("oracledb.base_impl", "oracledb.thin_impl"),
         _oracledb,
         "oracledb.is_thin_mode() is true",
         "Stay in thin mode (do not call `oracledb.init_oracle_client()`), or run queries in "
@@ -148,6 +202,7 @@ NATIVE_CLIENTS: tuple[NativeClient, ...] = (
     NativeClient(
         "psycopg",
         "psycopg",
+        ("psycopg_binary._psycopg", "psycopg_c._psycopg"),  # the C wait; absent in pure Python
         _psycopg3,
         "psycopg older than 3.1.5 or newer than 3.1.13, or the Python implementation",
         "Upgrade to psycopg >= 3.1.14 (psycopg#688), or set `PSYCOPG_IMPL=python`.",
@@ -160,7 +215,7 @@ def blocking_clients() -> list[NativeClient]:
     return [
         row
         for row in NATIVE_CLIENTS
-        if not row.held and row.module in sys.modules and row.cooperative() is not True
+        if not row.held and row.loaded and row.cooperative() is not True
     ]
 
 
@@ -168,7 +223,7 @@ def held_objects() -> dict[int, NativeClient]:
     """``id(object) -> row`` for the loaded objects that show a plain native client in use."""
     out: dict[int, NativeClient] = {}
     for row in NATIVE_CLIENTS:
-        if row.module not in sys.modules:
+        if not row.loaded:
             continue
         for dotted in row.held:
             module, _, attr = dotted.rpartition(".")
@@ -180,3 +235,16 @@ def held_objects() -> dict[int, NativeClient]:
             if obj is not None:
                 out[id(obj)] = row
     return out
+
+
+INTEGRATIONS: dict[str, Integration] = {
+    row.integration.name: row.integration for row in NATIVE_CLIENTS if row.integration
+}
+
+
+def integration_active(name: str) -> bool | None:
+    """Whether a built-in integration is in effect (None when it cannot be told or not loaded)."""
+    for row in NATIVE_CLIENTS:
+        if row.integration is not None and row.integration.name == name and row.loaded:
+            return row.cooperative()
+    return None

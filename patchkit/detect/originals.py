@@ -25,7 +25,9 @@ address of a listening socket that never answers. It returns the harm when it sa
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 # Shared probe bodies: several originals are the same object or fail the same way.
 _SLEEP = "obj(0.3)"
@@ -47,9 +49,48 @@ _SELECTOR = (
 _QUEUE = "import queue\ntry:\n    obj().get(timeout=0.3)\nexcept queue.Empty:\n    pass"
 
 
+def _always(*args: Any, **kwargs: Any) -> bool:
+    return True
+
+
+def _sleep_blocks(secs: float = 0, *args: Any, **kwargs: Any) -> bool:
+    # time.sleep(0) returns at once; only a real wait stops the hub.
+    return secs > 0
+
+
+def _select_blocks(rlist: Any, wlist: Any, xlist: Any, timeout: float | None = None) -> bool:
+    # gevent's own select() polls the original with timeout 0 before it waits cooperatively.
+    return timeout is None or timeout > 0
+
+
+# What a harmful function does when called; what a harmful class's instances do.
+CALL_HARM = {
+    "stall": "blocks the hub for the whole call",
+    "hang": "never returns under gevent (LoopExit)",
+    "leak": "keeps one state per OS thread, shared by every greenlet",
+    "shared": "is owned per OS thread, so greenlets do not exclude each other",
+    "broken": "fails under gevent",
+}
+OBJECT_HARM = {
+    "stall": "block the hub while they wait",
+    "hang": "never finish under gevent: join() waits forever (LoopExit)",
+    "broken": "cannot work under gevent",
+}
+# Functions only are wired: users subclass the blocking classes (socket.socket, threading.Thread),
+# so those cannot be swapped for wrappers, and a factory's harm is in what it made, not the call.
+_FORK_UNWIRED = "fork does not wait: its harm is in the child, which a call-site wrapper cannot see"
+
+
 @dataclass(frozen=True)
 class Original:
-    """One original that gevent replaces, as saved in ``gevent.monkey.saved[module][name]``."""
+    """One original that gevent replaces, as saved in ``gevent.monkey.saved[module][name]``.
+
+    Everything the detectors and messages need about it: the measured harm (``harm``, ``why``,
+    ``probe``), what kind of object it is (``kind``), what an object it made before patching is
+    when that object is itself harmful (``instance``, with ``made_by``, the name users call), and
+    whether the tripwires wrap it (``wire``: the ``blocks(*args, **kwargs)`` predicate) or why
+    not (``unwired``).
+    """
 
     module: str
     name: str
@@ -57,6 +98,11 @@ class Original:
     why: str
     probe: str | None = None
     harmless_from: tuple[int, int] | None = None  # the Python where it was measured harmless
+    kind: str = "function"  # "function", "factory" (a function that makes objects) or "class"
+    instance: str | None = None  # a pre-patch object it made, when that object is harmful
+    made_by: str | None = None  # the constructor users write for such objects (default: key)
+    wire: Callable[..., bool] | None = None  # the tripwire's predicate: does this call wait?
+    unwired: str = ""  # why a harmful function has no tripwire
 
     @property
     def harm_here(self) -> str | None:
@@ -73,27 +119,91 @@ class Original:
     def harmful(self) -> bool:
         return self.harm_here is not None
 
+    @property
+    def maker(self) -> str:
+        return self.made_by or self.key
+
+    @property
+    def harm_text(self) -> str:
+        """The harm in words, after "is the original X, ": a function's, a factory's, a class's."""
+        harm = self.harm_here or ""
+        if self.kind == "function":
+            return "which " + CALL_HARM.get(harm, f"fails under gevent ({harm})")
+        if self.instance:
+            made = "every object it makes" if self.kind == "factory" else "every instance"
+            return f"a {self.kind}: {made} is {self.instance}"
+        return f"a {self.kind} whose instances " + OBJECT_HARM.get(harm, f"fail ({harm})")
+
 
 def _o(
-    module: str,
-    name: str,
-    harm: str | None,
-    why: str,
-    probe: str | None = None,
-    harmless_from: tuple[int, int] | None = None,
+    module: str, name: str, harm: str | None, why: str, probe: str | None = None, **kw: Any
 ) -> Original:
-    return Original(module, name, harm, why, probe, harmless_from)
+    return Original(module, name, harm, why, probe, **kw)
 
+
+_LOCK_OBJ = "a real OS lock: acquire() blocks the hub"
+_LOCAL_OBJ = "per OS thread: every greenlet sees the same values"
+_SOCKET_OBJ = "a real OS socket: its I/O blocks the hub"
+_SELECTOR_OBJ = "a selector on a real epoll: select() blocks the hub"
+_RESOLVER = {"wire": _always}
 
 ORIGINALS: tuple[Original, ...] = (
     # -- time
-    _o("time", "sleep", "stall", "C sleep on the calling thread: the hub waits it out", _SLEEP),
+    _o(
+        "time",
+        "sleep",
+        "stall",
+        "C sleep on the calling thread: the hub waits it out",
+        _SLEEP,
+        wire=_sleep_blocks,
+    ),
     # -- _thread / threading: locks, thread-locals, threads
-    _o("_thread", "allocate_lock", "stall", "a real OS lock: acquire() blocks the thread", _LOCK),
-    _o("threading", "Lock", "stall", "the same C allocate_lock as _thread's", _LOCK),
-    _o("threading", "_allocate_lock", "stall", "the same C allocate_lock as _thread's", _LOCK),
-    _o("_thread", "LockType", None, "not constructible; only isinstance() checks use it"),
-    _o("_thread", "lock", "stall", "3.13+: the C lock type itself, constructible", _LOCK),
+    _o(
+        "_thread",
+        "allocate_lock",
+        "stall",
+        "a real OS lock: acquire() blocks the thread",
+        _LOCK,
+        kind="factory",
+        instance=_LOCK_OBJ,
+    ),
+    _o(
+        "threading",
+        "Lock",
+        "stall",
+        "the same C allocate_lock as _thread's",
+        _LOCK,
+        kind="factory",
+        instance=_LOCK_OBJ,
+    ),
+    _o(
+        "threading",
+        "_allocate_lock",
+        "stall",
+        "the same C allocate_lock as _thread's",
+        _LOCK,
+        kind="factory",
+        instance=_LOCK_OBJ,
+    ),
+    _o(
+        "_thread",
+        "LockType",
+        None,
+        "not constructible; only isinstance() checks use it",
+        kind="class",
+        instance=_LOCK_OBJ,
+        made_by="threading.Lock",
+    ),
+    _o(
+        "_thread",
+        "lock",
+        "stall",
+        "3.13+: the C lock type itself, constructible",
+        _LOCK,
+        kind="class",
+        instance=_LOCK_OBJ,
+        made_by="threading.Lock",
+    ),
     _o("_thread", "start_joinable_thread", None, "3.13+: starts a real OS thread"),
     _o("threading", "_start_joinable_thread", None, "3.13+: the same C start_joinable_thread"),
     _o("_thread", "_ThreadHandle", None, "3.13+: threading's bookkeeping; never built by users"),
@@ -108,9 +218,29 @@ ORIGINALS: tuple[Original, ...] = (
         "holds it (gevent sets threading._CRLock to None: threading.RLock() builds a green one)",
         "r = obj()\nr.acquire()\ng = gevent.spawn(r.acquire, timeout=0.3)\n"
         "return 'shared' if g.get() else None",
+        kind="class",
+        instance="a real RLock, owned by the OS thread: greenlets do not exclude each other",
+        made_by="threading.RLock",
     ),
-    _o("_thread", "_local", "leak", "per OS thread: every greenlet sees the same values", _LOCAL),
-    _o("threading", "local", "leak", "the same C _thread._local", _LOCAL),
+    _o(
+        "_thread",
+        "_local",
+        "leak",
+        "per OS thread: every greenlet sees the same values",
+        _LOCAL,
+        kind="class",
+        instance=_LOCAL_OBJ,
+        made_by="threading.local",
+    ),
+    _o(
+        "threading",
+        "local",
+        "leak",
+        "the same C _thread._local",
+        _LOCAL,
+        kind="class",
+        instance=_LOCAL_OBJ,
+    ),
     _o(
         "_threading_local",
         "local",
@@ -127,6 +257,7 @@ ORIGINALS: tuple[Original, ...] = (
         "through _start_joinable_thread, looked up at call time, and joins (measured)",
         _THREAD,
         harmless_from=(3, 13),
+        kind="class",  # a Thread made before patching is a real thread: the class is the harm
     ),
     _o(
         "threading",
@@ -135,6 +266,7 @@ ORIGINALS: tuple[Original, ...] = (
         "a subclass of the original Thread",
         "t = obj(0.05, lambda: None)\nt.start()\nt.join()",
         harmless_from=(3, 13),
+        kind="class",
     ),
     _o(
         "threading",
@@ -161,8 +293,25 @@ ORIGINALS: tuple[Original, ...] = (
     _o("logging", "_lock", None, "gevent swaps logging's module lock itself"),
     # -- socket
     _o("socket", "_fallback_socketpair", None, "3.13+: Windows-only fallback; unused on POSIX"),
-    _o("socket", "socket", "stall", "the original class does blocking I/O in C", _SOCKET),
-    _o("socket", "SocketType", "stall", "the C _socket.socket type", _SOCKET),
+    _o(
+        "socket",
+        "socket",
+        "stall",
+        "the original class does blocking I/O in C",
+        _SOCKET,
+        kind="class",
+        instance=_SOCKET_OBJ,
+    ),
+    _o(
+        "socket",
+        "SocketType",
+        "stall",
+        "the C _socket.socket type",
+        _SOCKET,
+        kind="class",
+        instance=_SOCKET_OBJ,
+        made_by="socket.socket",
+    ),
     _o(
         "socket",
         "socketpair",
@@ -192,11 +341,12 @@ ORIGINALS: tuple[Original, ...] = (
         "stall",
         "the C resolver on the hub's thread; gevent's runs it in the threadpool. Reasoned, not "
         "measured: a slow DNS server is needed to see it",
+        **_RESOLVER,
     ),
-    _o("socket", "gethostbyname", "stall", "the C resolver, as getaddrinfo"),
-    _o("socket", "gethostbyname_ex", "stall", "the C resolver, as getaddrinfo"),
-    _o("socket", "gethostbyaddr", "stall", "the C resolver, as getaddrinfo"),
-    _o("socket", "getnameinfo", "stall", "the C resolver, as getaddrinfo"),
+    _o("socket", "gethostbyname", "stall", "the C resolver, as getaddrinfo", **_RESOLVER),
+    _o("socket", "gethostbyname_ex", "stall", "the C resolver, as getaddrinfo", **_RESOLVER),
+    _o("socket", "gethostbyaddr", "stall", "the C resolver, as getaddrinfo", **_RESOLVER),
+    _o("socket", "getnameinfo", "stall", "the C resolver, as getaddrinfo", **_RESOLVER),
     _o("socket", "getfqdn", None, "Python code that calls the patched gethostbyaddr"),
     # -- select / selectors
     _o(
@@ -205,6 +355,7 @@ ORIGINALS: tuple[Original, ...] = (
         "stall",
         "C select() on the hub's thread",
         "a, b = socket.socketpair()\nobj([a], [], [], 0.3)",
+        wire=_select_blocks,
     ),
     _o(
         "select",
@@ -212,6 +363,8 @@ ORIGINALS: tuple[Original, ...] = (
         "stall",
         "a C poll object",
         "a, b = socket.socketpair()\np = obj()\np.register(a, select.POLLIN)\np.poll(300)",
+        kind="factory",
+        instance="a C poll object: poll() blocks the hub",
     ),
     _o(
         "select",
@@ -220,6 +373,8 @@ ORIGINALS: tuple[Original, ...] = (
         "a C epoll object (gevent removes select.epoll)",
         "a, b = socket.socketpair()\ne = obj()\ne.register(a.fileno(), select.EPOLLIN)\n"
         "e.poll(0.3)",
+        kind="class",
+        instance="a real epoll object: poll() blocks the hub",
     ),
     _o(
         "selectors",
@@ -227,6 +382,8 @@ ORIGINALS: tuple[Original, ...] = (
         "stall",
         "EpollSelector bound select.epoll at class creation",
         _SELECTOR,
+        kind="class",
+        instance=_SELECTOR_OBJ,
     ),
     _o(
         "selectors",
@@ -234,6 +391,8 @@ ORIGINALS: tuple[Original, ...] = (
         "stall",
         "bound select.epoll at class creation (gevent removes the name)",
         _SELECTOR,
+        kind="class",
+        instance=_SELECTOR_OBJ,
     ),
     # -- ssl
     _o(
@@ -244,6 +403,8 @@ ORIGINALS: tuple[Original, ...] = (
         "c = socket.create_connection(srv)\nc.settimeout(0.3)\nctx = obj(ssl.PROTOCOL_TLS_CLIENT)\n"
         "ctx.check_hostname = False\nctx.verify_mode = ssl.CERT_NONE\ntry:\n"
         "    ctx.wrap_socket(c)\nexcept OSError:\n    pass",
+        kind="class",
+        instance="an original SSLContext: setting its options recurses (RecursionError)",
     ),
     _o("ssl", "SSLSocket", None, "has no public constructor; only isinstance() checks use it"),
     _o("ssl", "wrap_socket", None, "looks SSLContext up at call time and gets gevent's"),
@@ -256,6 +417,7 @@ ORIGINALS: tuple[Original, ...] = (
         "gevent replaces its fork helper (_fork_exec from 3.11, _posixsubprocess on 3.10): the "
         "original Popen cannot start a child (TypeError; AttributeError on 3.10)",
         "p = obj(['sleep', '0.3'], stdout=subprocess.PIPE)\np.communicate()",
+        kind="class",  # a Popen made before patching already started its child
     ),
     _o(
         "subprocess",
@@ -284,14 +446,18 @@ ORIGINALS: tuple[Original, ...] = (
         "stall",
         "C waitpid() on the hub's thread",
         "import subprocess\np = subprocess.Popen(['sleep', '0.3'])\nobj(p.pid, 0)",
+        unwired="subprocess binds os.waitpid at import (its module global `_waitpid`, a default "
+        "argument of Popen._internal_poll): a wrapper would sit in the stdlib on every child "
+        "poll; PK102/PK103 report stale names, PK302 measures the stall",
     ),
     _o(
         "os",
         "fork",
         "stall",
         "the child skips gevent's hub reinit; reasoned from gevent.os, not measured",
+        unwired=_FORK_UNWIRED,
     ),
-    _o("os", "forkpty", "stall", "as fork"),
+    _o("os", "forkpty", "stall", "as fork", unwired=_FORK_UNWIRED),
     _o("os", "close", None, "closes at once; gevent's only cancels its watchers first"),
     _o("os", "posix_spawn", None, "returns at once; waiting is done by waitpid"),
     _o("os", "posix_spawnp", None, "returns at once; waiting is done by waitpid"),
@@ -303,10 +469,21 @@ ORIGINALS: tuple[Original, ...] = (
     _o("queue", "Queue", None, "its Condition uses the patched lock functions", _QUEUE),
     _o("queue", "LifoQueue", None, "a Queue subclass", _QUEUE),
     _o("queue", "PriorityQueue", None, "a Queue subclass", _QUEUE),
-    _o("queue", "SimpleQueue", "stall", "the C _queue.SimpleQueue waits on a real lock", _QUEUE),
+    _o(
+        "queue",
+        "SimpleQueue",
+        "stall",
+        "the C _queue.SimpleQueue waits on a real lock",
+        _QUEUE,
+        kind="class",
+        instance="a C SimpleQueue: get() waits on a real lock and blocks the hub",
+    ),
 )
 
 _BY_KEY = {entry.key: entry for entry in ORIGINALS}
+
+
+WIRED: tuple[Original, ...] = tuple(row for row in ORIGINALS if row.wire is not None)
 
 
 def get(module: str, name: str) -> Original | None:
@@ -333,11 +510,11 @@ def harmful_saved() -> dict[int, tuple[Original, object, object]]:
             if row is None or not row.harmful:
                 continue
             known = out.get(id(value))
-            if known is None or _publicness(row) > _publicness(known[0]):
+            if known is None or publicness(row) > publicness(known[0]):
                 out[id(value)] = (row, value, getattr(current, name, None))
     return out
 
 
-def _publicness(row: Original) -> int:
+def publicness(row: Original) -> int:
     """Prefer the name users write: ``threading.Lock`` over ``_thread.allocate_lock``."""
     return (not row.module.startswith("_")) + (not row.name.startswith("_"))

@@ -21,20 +21,13 @@ _BUILTINS = builtins.__dict__  # every module's __builtins__: never holds a stal
 _CONTAINER_LIMIT = 512  # one level; a bigger table is data, not configuration
 _IGNORE, _FUNCTION, _CLASS, _CONTAINER, _OBJECT = range(5)
 _WRAPPERS = (staticmethod, classmethod)
-# Instances of these harmful classes are not "pre-patch objects": a Thread object made before
-# patching is a real thread (its harm is the class, PK104), a Popen ran its child already.
-_NO_INSTANCE_HARM = frozenset({"threading.Thread", "threading.Timer", "subprocess.Popen"})
-# Instances whose type has no harmful name of its own: a real lock's type is not constructible.
-_INSTANCE_TYPES = (("_thread", "LockType", "a real OS lock: acquire() blocks the hub"),)
-# What made an instance, in the words users write.
-_MADE_BY = {
-    "_thread.LockType": "threading.Lock",
-    "threading._CRLock": "threading.RLock",
-    "_thread._local": "threading.local",
-    "socket.SocketType": "socket.socket",
-}
+# Stdlib classes whose instances keep a function chosen when they were made: one made before
+# patching, held in a user's global, keeps the original (sched.scheduler(time.time, time.sleep)
+# stalls the hub in run(); measured in tests/test_scan_objects.py). One attribute level only.
+_HOLDERS = (("sched", "scheduler", ("delayfunc",)),)
 
-Hit = tuple[originals.Original, object, object]
+Row = originals.Original
+Hit = tuple[Row, object, object]
 
 
 class TypeCache:
@@ -50,7 +43,7 @@ class TypeCache:
     def __init__(self, key: frozenset[int]) -> None:
         self.key = key
         self.kinds: dict[type, int] = {}
-        self.verdicts: dict[type, tuple[str, str]] = {}
+        self.verdicts: dict[type, Row] = {}
         self.objects: set[type] = set()
         self.classes: set[type] = set()  # metaclasses: type, ABCMeta, EnumType, ...
         # Classes with nothing to report, with their attribute count then: originals exist
@@ -83,6 +76,8 @@ class Walker:
         self.natives: list[Finding] = []
         self.holders: set[str] = set()
         self._instance_types = _instance_types()
+        self._instance_ids = {id(kind) for kind in self._instance_types}
+        self._holder_types = _holder_types()
         # The verdict per type, kept from scan to scan while the originals stay the same.
         cache = TypeCache.for_key(frozenset(self.harm_ids))
         self._kinds, self._verdicts = cache.kinds, cache.verdicts
@@ -113,6 +108,8 @@ class Walker:
             for value in values:
                 if type(value) in self._class_kinds and getattr(value, "__module__", "") == name:
                     self._class(name, path, value.__name__, value)
+        if self._holder_types and not present.isdisjoint(self._holder_types):
+            self._held_by_objects(name, path, namespace)
         if not present.isdisjoint(self._object_types) or (
             not present.isdisjoint(_CONTAINERS) and self._containers_suspect(values)
         ):
@@ -138,6 +135,16 @@ class Walker:
                 self._container(name, path, (attr,), value)
             elif kind in self._object_types and id(value) not in self.harm:
                 self._object(name, path, (attr,), value)
+
+    def _held_by_objects(self, name: str, path: str | None, namespace: dict[str, Any]) -> None:
+        """PK103 for a stdlib object in a global that keeps an original it was given."""
+        for attr, value in list(namespace.items()):
+            fields = self._holder_types.get(type(value))
+            state = getattr(value, "__dict__", None) if fields else None
+            for field in fields or ():
+                hit = self.harm.get(id(state.get(field))) if isinstance(state, dict) else None
+                if hit is not None:
+                    self._add("PK103", name, path, (attr,), hit, f"{name}.{attr}.{field}")
 
     def _kind(self, kind: type) -> int:
         if kind is types.FunctionType:
@@ -259,24 +266,19 @@ class Walker:
     def _object(
         self, name: str, path: str | None, where: tuple[str, ...], value: Any, label: str = ""
     ) -> None:
-        key, why = self._verdicts[type(value)]
+        row = self._verdicts[type(value)]
         label = label or f"{name}.{'.'.join(where)}"
-        made = _MADE_BY.get(key, key)
-        message = f"{label} was made by {made}() before patching: {why}"
+        message = f"{label} was made by {row.maker}() before patching: {row.instance}"
         line = line_of(path, where)
-        fix = _fix("PK105", originals.ORIGINALS[0], name)
-        self._finding("PK105", name, path, line, made, message, fix)
+        self._finding("PK105", name, path, line, row.maker, message, _fix("PK105", row, name))
 
-    def _type_verdict(self, kind: type) -> tuple[str, str] | None:
-        if kind in self._instance_types:
-            return self._instance_types[kind]
-        if self.class_ids.isdisjoint(map(id, kind.__mro__)):
+    def _type_verdict(self, kind: type) -> Row | None:
+        """The row whose harmful instances ``kind``'s are (none if it derives from gevent's)."""
+        if self._instance_ids.isdisjoint(map(id, kind.__mro__)):
             return None
-        for orig_row, orig, patched in self.classes:
-            if orig_row.key in _NO_INSTANCE_HARM or not issubclass(kind, orig):
-                continue
-            if not _derives(kind, patched):
-                return orig_row.key, orig_row.why
+        for orig, (row, patched) in self._instance_types.items():
+            if issubclass(kind, orig) and not _derives(kind, patched):
+                return row
         return None
 
     def _add(
@@ -284,12 +286,12 @@ class Walker:
         label: str, line: int | None = None,
     ) -> None:  # fmt: skip
         row = hit[0]
-        message = f"{label} is the original {row.key}, which {_harm_text(row)}"
+        message = f"{label} is the original {row.key}, {row.harm_text}"
         self._report(code, name, path, where, row, line, message)
 
     def _report(
         self, code: str, name: str, path: str | None, where: tuple[str, ...],
-        row: originals.Original, line: int | None, message: str,
+        row: Row, line: int | None, message: str,
     ) -> None:  # fmt: skip
         line = line or line_of(path, where, hint=row.name)
         self._finding(code, name, path, line, row.key, message, _fix(code, row, name))
@@ -345,13 +347,30 @@ def _key_of(container: Any, item: Any) -> Any:
     return next((key for key, value in pairs if value is item), None)
 
 
-def _instance_types() -> dict[type, tuple[str, str]]:
+def _instance_types() -> dict[type, tuple[Row, object]]:
+    """``original class -> (row, patched)`` for the saved classes whose instances are harmful."""
     saved = getattr(sys.modules.get("gevent.monkey"), "saved", None) or {}
-    out: dict[type, tuple[str, str]] = {}
-    for module, name, why in _INSTANCE_TYPES:
-        kind = saved.get(module, {}).get(name)
+    out: dict[type, tuple[Row, object]] = {}
+    for row in originals.ORIGINALS:
+        kind = saved.get(row.module, {}).get(row.name) if row.instance else None
+        if not isinstance(kind, type):
+            continue
+        if kind not in out or _preference(row) > _preference(out[kind][0]):
+            out[kind] = (row, getattr(sys.modules.get(row.module), row.name, None))
+    return out
+
+
+def _preference(row: Row) -> tuple[bool, int]:
+    """The row to name an instance by: its own constructor, then the name users write."""
+    return row.made_by is None, originals.publicness(row)
+
+
+def _holder_types() -> dict[type, tuple[str, ...]]:
+    out = {}
+    for module, name, fields in _HOLDERS:
+        kind = getattr(sys.modules.get(module), name, None)
         if isinstance(kind, type):
-            out[kind] = (f"{module}.{name}", why)
+            out[kind] = fields
     return out
 
 
@@ -359,20 +378,7 @@ def _derives(cls: type, patched: object) -> bool:
     return isinstance(patched, type) and issubclass(cls, patched)
 
 
-_HARM_TEXT = {
-    "stall": "blocks the hub for the whole call",
-    "hang": "never returns under gevent (LoopExit)",
-    "leak": "keeps one state per OS thread, shared by every greenlet",
-    "shared": "is owned per OS thread, so greenlets do not exclude each other",
-    "broken": "fails under gevent",
-}
-
-
-def _harm_text(row: originals.Original) -> str:
-    return _HARM_TEXT.get(row.harm_here or "", f"fails under gevent ({row.harm_here})")
-
-
-def _fix(code: str, row: originals.Original, holder: str) -> str:
+def _fix(code: str, row: Row, holder: str) -> str:
     module = row.module.lstrip("_") if row.module == "_thread" else row.module
     first = (
         "patch before this line (`import patchkit.auto` first)"

@@ -12,22 +12,24 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from patchkit.detect import tripwires
-from patchkit.detect.tripwires import (
+from patchkit import _real
+from patchkit._frames import (
     Entry,
     entries_location,
     format_entries,
     frame_entries,
     greenlet_label,
+    is_patchkit_file,
 )
+from patchkit.detect import tripwires
 from patchkit.findings import Finding
 
-_clock = time.perf_counter
-MAX_STALLS = 1000  # a hub that stalls on every request must not grow memory without bound
+_clock = _real.perf_counter
+MAX_STALLS = 1000  # stored; later stalls are only counted, so memory stays bounded
+TOP_PLACES = 20  # PK302 findings per report; the rest become one summary finding
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,8 @@ class Stall:
 
 
 def real_start_new_thread() -> Any:
-    """``_thread.start_new_thread`` as it was before patching: a real OS thread, not a greenlet."""
-    return tripwires.original("_thread", "start_new_thread")
+    """Kept for patchkit.audit.child only: patchkit code uses ``_real.start_new_thread``."""
+    return _real.start_new_thread
 
 
 class Watch:
@@ -53,6 +55,7 @@ class Watch:
     def __init__(self, threshold: float = 0.1) -> None:
         self.threshold = float(threshold)
         self.stalls: list[Stall] = []
+        self.unstored = (0, 0.0)  # stalls past MAX_STALLS: how many, how long in all
         self._interval = min(max(self.threshold / 4, 0.005), 0.05)
         self._active = False
         self._callback: Any = None
@@ -82,7 +85,7 @@ class Watch:
             return self
         self._hub_type = Hub
         tripwires.warm_up()  # path tables now, not in the watchdog while a stall is sampled
-        self._hub_ident = tripwires._get_ident()
+        self._hub_ident = _real.get_ident()
         self._since = tripwires.counts()
         hub = get_hub_if_exists()
         # A greenlet other than the hub that is running now already holds the loop.
@@ -93,10 +96,10 @@ class Watch:
         self._active = True
         self._callback = self._make_callback()
         self._prev = greenlet.settrace(self._callback)
-        started = tripwires._allocate_lock()
+        started = _real.allocate_lock()
         started.acquire()
         self._generation += 1
-        real_start_new_thread()(self._watchdog, (started, self._generation))
+        _real.start_new_thread(self._watchdog, (started, self._generation))
         # Wait until the watchdog runs: a stall that starts at once must still be sampled.
         started.acquire()
         return self
@@ -137,7 +140,8 @@ class Watch:
         current = self.ongoing() if include_ongoing else None
         if current is not None:
             stalls.append(current)
-        return stall_findings(stalls, self.threshold) + tripwires.findings(self._since)
+        found = stall_findings(stalls, self.threshold, self.unstored)
+        return found + tripwires.findings(self._since)
 
     def _make_callback(self) -> Any:
         # Runs on every switch: locals instead of attribute lookups where it counts.
@@ -171,6 +175,8 @@ class Watch:
 
     def _record_stall(self, origin: Any, duration: float) -> None:
         if len(self.stalls) >= MAX_STALLS:
+            count, total = self.unstored
+            self.unstored = (count + 1, total + duration)
             return
         sample = self._sample
         if sample is not None and sample[0] == self._run_id:
@@ -183,7 +189,7 @@ class Watch:
         self.stalls.append(_stall(duration, greenlet_label(origin), entries))
 
     def _watchdog(self, started: Any, generation: int) -> None:
-        sleep = tripwires.original("time", "sleep")
+        sleep = _real.sleep
         sampled = -1
         started.release()
         while self._active and self._generation == generation:
@@ -202,41 +208,70 @@ class Watch:
 
 
 def _stall(duration: float, label: str, entries: list[Entry], ongoing: bool = False) -> Stall:
-    file, line = entries_location(entries)
+    # A stall never points at patchkit (a tripwire a greenlet was spawned on directly).
+    file, line = entries_location([e for e in entries if not is_patchkit_file(e[0])])
     return Stall(duration, label, tuple(format_entries(entries)), file, line, ongoing)
 
 
-def stall_findings(stalls: list[Stall], threshold: float) -> list[Finding]:
-    """One PK302 per place that held the hub, with the longest duration and how often."""
+def stall_findings(
+    stalls: list[Stall], threshold: float, unstored: tuple[int, float] = (0, 0.0)
+) -> list[Finding]:
+    """One PK302 per place that held the hub, with the longest duration and how often.
+
+    At most ``TOP_PLACES`` places, by total time; one more finding sums up the rest, together
+    with the ``unstored`` stalls (count, seconds) that were only counted.
+    """
     groups: dict[tuple[Any, ...], list[Stall]] = {}
     for stall in stalls:
         key = (stall.file, stall.line) if stall.file else (stall.greenlet,)
         groups.setdefault(key, []).append(stall)
-    out = []
-    for group in groups.values():
-        worst = max(group, key=lambda s: s.duration)
-        total = sum(s.duration for s in group)
-        where = f" at {worst.file}:{worst.line}" if worst.file else ""
-        still = " and was still blocked when collected" if worst.ongoing else ""
-        times = "" if len(group) == 1 else f" ({len(group)} times, {total:.2f} s in all)"
+    ranked = sorted(groups.values(), key=lambda g: -sum(s.duration for s in g))
+    out = [_place_finding(group, threshold) for group in ranked[:TOP_PLACES]]
+    rest = ranked[TOP_PLACES:]
+    count = sum(len(g) for g in rest) + unstored[0]
+    if count:
+        seconds = sum(s.duration for g in rest for s in g) + unstored[1]
+        total = sum(s.duration for s in stalls) + unstored[1]
+        places = f"{len(rest)} more places" + (" and stalls not stored" if unstored[0] else "")
         out.append(
             Finding(
                 "PK302",
-                f"the hub did not run for {worst.duration:.2f} s{times}{still}: "
-                f"{worst.greenlet} held it{where}",
-                file=worst.file,
-                line=worst.line,
-                stack=worst.stack,
+                f"and {places}: the hub stood still {count} more times, {seconds:.2f} s "
+                f"({len(stalls) + unstored[0]} stalls, {total:.2f} s in all)",
                 detail={
-                    "duration_s": round(worst.duration, 4),
-                    "count": len(group),
+                    "more_places": len(rest),
+                    "more_stalls": count,
+                    "more_s": round(seconds, 4),
+                    "total_stalls": len(stalls) + unstored[0],
                     "total_s": round(total, 4),
                     "threshold_s": threshold,
-                    "ongoing": worst.ongoing,
                 },
             )
         )
     return out
+
+
+def _place_finding(group: list[Stall], threshold: float) -> Finding:
+    worst = max(group, key=lambda s: s.duration)
+    total = sum(s.duration for s in group)
+    where = f" at {worst.file}:{worst.line}" if worst.file else ""
+    still = " and was still blocked when collected" if worst.ongoing else ""
+    times = "" if len(group) == 1 else f" ({len(group)} times, {total:.2f} s in all)"
+    return Finding(
+        "PK302",
+        f"the hub did not run for {worst.duration:.2f} s{times}{still}: "
+        f"{worst.greenlet} held it{where}",
+        file=worst.file,
+        line=worst.line,
+        stack=worst.stack,
+        detail={
+            "duration_s": round(worst.duration, 4),
+            "count": len(group),
+            "total_s": round(total, 4),
+            "threshold_s": threshold,
+            "ongoing": worst.ongoing,
+        },
+    )
 
 
 def watch(threshold: float = 0.1) -> Watch:
