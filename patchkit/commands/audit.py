@@ -12,8 +12,10 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from patchkit import rules
+from patchkit.audit.advice import fit_fixes
 from patchkit.commands import Parser, milliseconds, seconds, write_stdout
 from patchkit.config import load_config
 from patchkit.detect.static import check_entry_file
@@ -69,11 +71,10 @@ def parser() -> Parser:
 
 
 def _codes(text: str) -> tuple[str, ...]:
-    codes = tuple(code.strip().upper() for code in text.split(",") if code.strip())
-    for code in codes:
-        if not any(known.startswith(code) for known in rules.codes()):
-            raise argparse.ArgumentTypeError(f"unknown rule code {code!r}")
-    return codes
+    try:
+        return rules.parse_codes(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv: Sequence[str]) -> int:
@@ -127,15 +128,25 @@ def _run(target: Target, options: argparse.Namespace) -> Report:
     )
     if result.error:
         raise PatchkitError(result.error)
-    findings = _dedupe(result.findings + _static(target))
+    findings = fit_fixes(_dedupe(result.findings + _static(target)), target.kind, target.name)
     return Report(
         tuple(findings),
         target.display,
         "run",
-        options.profile,
+        _applied_profile(result.patches) or options.profile,
         _as_the_os_saw_it(result.outcome),
         tuple(result.patches),
     )
+
+
+def _applied_profile(patches: Sequence[dict[str, Any]]) -> str | None:
+    """The profile the target really ran under, with its source: "web (pyproject.toml)"."""
+    for record in reversed(patches):
+        name = record.get("profile")
+        if name:
+            source = record.get("profile_source")
+            return f"{name} ({source})" if source else str(name)
+    return None
 
 
 def _as_the_os_saw_it(outcome: Outcome) -> Outcome:
