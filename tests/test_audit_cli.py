@@ -112,7 +112,7 @@ def test_profile_is_applied_before_the_target_imports(tmp_path: Path) -> None:
     assert {"PK301", "PK302"} <= codes(unpatched)  # nothing patched: time.sleep blocks the hub
     patched = json.loads(audit("--format", "json", "--profile", "full", app).stdout)
     assert not {"PK301", "PK302"} & codes(patched), patched["findings"]
-    assert patched["profile"] == "full" and patched["patches"]
+    assert patched["profile"] == "full (built-in)" and patched["patches"]
 
 
 def test_static_runs_nothing(tmp_path: Path) -> None:

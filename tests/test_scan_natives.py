@@ -87,9 +87,13 @@ def test_every_integration_is_described_by_the_native_client_it_fixes() -> None:
         assert f'integrations = ["{name}"]' in row.fix
 
 
-def test_integration_activity_is_the_native_rows_cooperative_check(fake_modules) -> None:
+def test_integration_activity_is_the_native_rows_cooperative_check(
+    fake_modules, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from patchkit import integrations
 
+    for name in [n for n in sys.modules if n.partition(".")[0] == "psycopg2"]:
+        monkeypatch.delitem(sys.modules, name)  # another test in this process may have loaded it
     assert integrations.is_active("psycopg2") is None  # not loaded: cannot tell
     callback: list[object] = []
     fake_modules(**{
