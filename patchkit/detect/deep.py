@@ -32,8 +32,12 @@ _OPAQUE = (
     types.FrameType, types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType,
     types.MethodDescriptorType, types.WrapperDescriptorType, types.GetSetDescriptorType,
     types.MemberDescriptorType, types.MappingProxyType, property, staticmethod, classmethod,
+    types.GenericAlias, types.UnionType,
 )  # fmt: skip
 _SEQUENCES = (list, tuple, set, frozenset, deque)
+# Type annotations (TypeVar, Union[...], list[int]) are everywhere in library globals and can
+# hold nothing that runs.
+_ANNOTATIONS = frozenset({"typing", "typing_extensions"})
 MAX_EXAMPLES = 5  # paths listed in a grouped finding's detail
 
 
@@ -67,12 +71,38 @@ def _roots(modules: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
         yield name, modules[name]
 
 
+class _Types:
+    """Each type's verdict, kept from walk to walk while the originals stay the same.
+
+    ``leaf`` holds the types that can never hold anything, so a whole module or container is
+    dropped with one set difference in C when all its values are of such types. Bounded: a
+    program that makes classes at run time should not keep them alive here without limit.
+    """
+
+    LIMIT = 50_000
+    current: _Types | None = None
+
+    def __init__(self, key: tuple[Any, ...]) -> None:
+        self.key = key
+        self.verdicts: dict[type, tuple[int, Any]] = {}
+        self.leaf: set[type] = set()
+
+    @classmethod
+    def for_kinds(cls, kinds: prepatch_kinds.Originals) -> _Types:
+        key = (frozenset(kinds.exact), kinds.socket, kinds.lock)
+        table = cls.current
+        if table is None or table.key != key or len(table.verdicts) > cls.LIMIT:
+            table = cls.current = cls(key)
+        return table
+
+
 class _Walk:
     def __init__(self, kinds: prepatch_kinds.Originals, max_depth: int, limit: int) -> None:
         self.kinds = kinds
         self.max_depth = max_depth
         self.limit = limit
-        self.verdicts: dict[type, tuple[int, Any]] = {}
+        table = _Types.for_kinds(kinds)
+        self.verdicts, self.leaf = table.verdicts, table.leaf
         self.seen: set[int] = set()
         # One node per object reached: (parent node or -1, step, object). A step is
         # ("root", (module, name)), (".", attribute), ("[]", key) or ("{}", None) for a set.
@@ -83,12 +113,12 @@ class _Walk:
         queue: deque[tuple[int, int]] = deque()  # (node, depth)
         for name, module in roots:
             namespace = getattr(module, "__dict__", None)
-            if type(namespace) is not dict:
+            if type(namespace) is not dict or not self._may_hold(namespace.values()):
                 continue
             for attr, value in list(namespace.items()):
-                if attr[:2] == "__" or self._verdict(type(value))[0] is _LEAF:
+                if type(value) in self.leaf or attr[:2] == "__" or id(value) in self.seen:
                     continue
-                if id(value) in self.seen:
+                if self._verdict(type(value))[0] is _LEAF:
                     continue
                 self.seen.add(id(value))
                 self.nodes.append((-1, ("root", (name, attr)), value))
@@ -127,13 +157,19 @@ class _Walk:
         if not hop or depth < self.max_depth:
             queue.append((node, depth + hop))
 
+    def _may_hold(self, values: Any) -> bool:
+        """Whether any value is of a type not known to be a leaf: a set difference in C."""
+        kinds = set(map(type, values))
+        kinds.difference_update(self.leaf)
+        return any(self._verdict(kind)[0] is not _LEAF for kind in kinds)
+
     def _children(self, obj: Any) -> Iterator[tuple[tuple[str, Any], Any]]:
         verdict, how = self._verdict(type(obj))
         try:
-            if verdict is _MAPPING:
+            if verdict is _MAPPING and self._may_hold(_first(dict.values(obj))):
                 for key, value in itertools.islice(dict.items(obj), CONTAINER_LIMIT):
                     yield ("[]", key), value
-            elif verdict is _SEQUENCE:
+            elif verdict is _SEQUENCE and self._may_hold(_first(how.__iter__(obj))):
                 keyed = how is not set and how is not frozenset
                 for index, value in enumerate(itertools.islice(how.__iter__(obj), CONTAINER_LIMIT)):
                     yield ("[]" if keyed else "{}", index), value
@@ -161,6 +197,8 @@ class _Walk:
         found = self.verdicts.get(kind)
         if found is None:
             found = self.verdicts[kind] = _classify(kind, self.kinds)
+            if found[0] is _LEAF:
+                self.leaf.add(kind)
         return found
 
     def findings(self) -> list[Finding]:
@@ -221,11 +259,15 @@ class _Walk:
         )  # fmt: skip
 
 
+def _first(items: Any) -> Any:
+    return itertools.islice(items, CONTAINER_LIMIT)
+
+
 def _classify(kind: type, kinds: prepatch_kinds.Originals) -> tuple[int, Any]:
     """One type's verdict: how to walk its instances (computed once per type per walk)."""
     if issubclass(kind, _ATOMS) or issubclass(kind, _OPAQUE):
         return _LEAF, None
-    if kind.__module__.partition(".")[0] in _OWN_TYPES:
+    if kind.__module__.partition(".")[0] in _OWN_TYPES or kind.__module__ in _ANNOTATIONS:
         return _LEAF, None
     check = kinds.check_for(kind)
     if check is not None:
