@@ -35,6 +35,7 @@ _OPAQUE = (
     types.GenericAlias, types.UnionType,
 )  # fmt: skip
 _SEQUENCES = (list, tuple, set, frozenset, deque)
+_PLAIN = frozenset({dict, list, tuple, set, frozenset})  # no __dict__ of their own
 # Type annotations (TypeVar, Union[...], list[int]) are everywhere in library globals and can
 # hold nothing that runs.
 _ANNOTATIONS = frozenset({"typing", "typing_extensions"})
@@ -145,6 +146,10 @@ class _Walk:
         verdict, how = self._verdict(type(child))
         if verdict is _LEAF or id(child) in self.seen:
             return
+        if type(child) in _PLAIN and not self._may_hold(
+            _first(how.__iter__(child) if verdict is _SEQUENCE else dict.values(child))
+        ):
+            return  # only strings, numbers, functions...: not even worth a node
         self.seen.add(id(child))
         self.nodes.append((parent, step, child))
         node = len(self.nodes) - 1
@@ -166,10 +171,10 @@ class _Walk:
     def _children(self, obj: Any) -> Iterator[tuple[tuple[str, Any], Any]]:
         verdict, how = self._verdict(type(obj))
         try:
-            if verdict is _MAPPING and self._may_hold(_first(dict.values(obj))):
+            if verdict is _MAPPING:
                 for key, value in itertools.islice(dict.items(obj), CONTAINER_LIMIT):
                     yield ("[]", key), value
-            elif verdict is _SEQUENCE and self._may_hold(_first(how.__iter__(obj))):
+            elif verdict is _SEQUENCE:
                 keyed = how is not set and how is not frozenset
                 for index, value in enumerate(itertools.islice(how.__iter__(obj), CONTAINER_LIMIT)):
                     yield ("[]" if keyed else "{}", index), value
