@@ -19,6 +19,9 @@ debugger stopped it; not reported, since nothing in the program can fix it).
 
 from __future__ import annotations
 
+import linecache
+import os
+import re
 import sys
 import time
 from collections import deque
@@ -26,7 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from patchkit import _real
-from patchkit._frames import Entry, frame_entries
+from patchkit._frames import Entry, entries_location, frame_entries, is_app_file, is_patchkit_file
+from patchkit.findings import Finding
 
 KINDS = ("greenlet", "gil", "hub", "unknown")
 MAX_STALLS = 1000
@@ -61,6 +65,7 @@ class _Gap:
     holder: int
     cpu: float
     entries: tuple[Entry, ...]
+    name: str  # taken at once: the thread may be gone when stalls are read
 
 
 class LagProbe:
@@ -123,7 +128,7 @@ class LagProbe:
 
     @property
     def stalls(self) -> list[LagStall]:
-        """Every stall seen so far, each with its kind (attributed now, from the watchdog's notes)."""
+        """Every stall so far, each with its kind (attributed now, from the watchdog's notes)."""
         gaps, samples, seen = list(self._gaps), list(self._samples), dict(self._seen)
         return [self._attribute(s, e, cpu, gaps, samples, seen) for s, e, cpu in list(self._late)]
 
@@ -133,12 +138,12 @@ class LagProbe:
         self.ticks += 1
         last, self._last = self._last, now
         last_cpu, self._last_cpu = self._last_cpu, cpu
-        if last is not None and now - last - self.interval >= self.threshold:
-            if len(self._late) < MAX_STALLS:
-                self._late.append((last, now, cpu - last_cpu))
-                # The hub may get the GIL back before the watchdog does: read the other threads'
-                # stacks now too, before the one that held the GIL runs on.
-                self._seen.append((now, _other_stacks(sys._current_frames(), self._hub_ident)))
+        late = last is not None and now - last - self.interval >= self.threshold
+        if late and len(self._late) < MAX_STALLS:
+            self._late.append((last, now, cpu - last_cpu))
+            # The hub may get the GIL back before the watchdog does: read the other threads'
+            # stacks now too, before the one that held the GIL runs on.
+            self._seen.append((now, _other_stacks(sys._current_frames(), self._hub_ident)))
 
     def _watchdog(self, started: Any, generation: int) -> None:
         sleep, clock = _real.sleep, _real.perf_counter
@@ -172,7 +177,8 @@ class LagProbe:
         used = {ident: after[ident] - before.get(ident, 0.0) for ident in after}
         holder = max(used, key=used.__getitem__, default=0)
         entries = tuple(frame_entries(frames.get(holder)))
-        self._gaps.append(_Gap(start, end, holder, used.get(holder, 0.0), entries))
+        name = thread_name(holder, entries)
+        self._gaps.append(_Gap(start, end, holder, used.get(holder, 0.0), entries, name))
 
     def _note_hub(self, now: float, frames: dict[int, Any]) -> None:
         # The GIL is free but the hub is late: a greenlet or callback waits in a blocking call.
@@ -200,8 +206,7 @@ class LagProbe:
             entries = gap.entries
             if end < gap.end and seen.get(end, {}).get(gap.holder):
                 entries = seen[end][gap.holder]
-            name = thread_name(gap.holder, entries)
-            return LagStall(late, "gil", name, entries, gap.cpu, start, end)
+            return LagStall(late, "gil", gap.name, entries, gap.cpu, start, end)
         entries: tuple[Entry, ...] = ()
         if gap is not None and gap.holder == self._hub_ident:
             entries = gap.entries
@@ -267,3 +272,158 @@ def thread_name(ident: int, entries: tuple[Entry, ...] | list[Entry] = ()) -> st
     if name and not dummy:
         return f"thread {name!r} ({ident:#x})"
     return f"thread {ident:#x}"
+
+
+# What to do, per kind of stall: the fix must match the cause (SPEC, PK302).
+FIXES = {
+    "gil": (
+        "That thread's work is the problem, not a greenlet's: a thread (gevent's threadpool "
+        "included) only keeps the hub running while its work releases the GIL. Run this work in "
+        "a process (`concurrent.futures.ProcessPoolExecutor`, `multiprocessing`) or use a call "
+        "that releases the GIL."
+    ),
+    "cpu": (
+        "The work holds the GIL (a Python loop, a regex, C code that keeps the GIL), so a thread "
+        "pool does not help: run it in a process pool (`concurrent.futures.ProcessPoolExecutor`) "
+        "or split it into chunks with `gevent.sleep(0)` between them."
+    ),
+    "blocking": (
+        "The call waits without yielding but releases the GIL (a real sleep, socket or file I/O, "
+        "a native client): use its cooperative (patched) version, or run it in "
+        "`gevent.get_hub().threadpool`, where it no longer stops the hub."
+    ),
+    "lock": (
+        "It waits on a real (pre-patch) lock, which blocks the whole thread and can deadlock the "
+        "hub: create the lock after patching (patch first, e.g. `import patchkit.auto` as the "
+        "first line of the program)."
+    ),
+    "hub": (
+        "A callback the hub runs itself (`loop.run_callback`, a watcher or `rawlink` callback) "
+        "must be short: spawn a greenlet for the work instead."
+    ),
+}
+_LOCK_FUNCS = {"acquire", "wait", "_wait_for_tstate_lock", "join", "get", "put"}
+_LOCK_LINE = re.compile(r"\.acquire\(|\bwith\s+[\w.]*lock\b|\.join\(|\.wait\(", re.IGNORECASE)
+
+
+def cause(stall: LagStall) -> str:
+    """The key of ``FIXES`` for a stall: what kind of work held the hub."""
+    if stall.kind in ("gil", "hub"):
+        return stall.kind
+    if stall.holds_gil:
+        return "cpu"
+    return "lock" if _waits_on_lock(stall.entries) else "blocking"
+
+
+def _waits_on_lock(entries: tuple[Entry, ...]) -> bool:
+    if not entries:
+        return False
+    file, line, func = entries[0]
+    if os.path.basename(file) in ("threading.py", "queue.py") and func in _LOCK_FUNCS:
+        return True
+    return bool(_LOCK_LINE.search(linecache.getline(file, line)))
+
+
+def stack_lines(entries: tuple[Entry, ...] | list[Entry], keep: int = 12) -> list[str]:
+    """The innermost frames plus the outermost application frame, outermost first.
+
+    A stall deep inside a library still shows the user's own line that led there.
+    """
+    own = [e for e in entries if not is_patchkit_file(e[0])]
+    out = [f"{file}:{line} in {func}" for file, line, func in reversed(own[:keep])]
+    outer = next((i for i in range(len(own) - 1, keep - 1, -1) if is_app_file(own[i][0])), None)
+    if outer is not None:
+        file, line, func = own[outer]
+        skipped = outer - keep
+        out = [
+            f"{file}:{line} in {func}",
+            *([f"... {skipped} frames ..."] if skipped else []),
+            *out,
+        ]
+    return out
+
+
+def _message(stall: LagStall, times: str) -> str:
+    head = f"the hub did not run for {stall.duration:.2f} s{times}: "
+    if stall.kind == "gil":
+        return head + (
+            f"{stall.thread} held the interpreter lock (GIL), using {stall.cpu:.2f} s of CPU, "
+            "while the hub was ready to run"
+        )
+    if stall.kind == "hub":
+        return head + "a callback run by the hub itself held it"
+    what = "holding the GIL" if stall.holds_gil else "in a call that released the GIL"
+    return head + f"a greenlet held it, {what}"
+
+
+def lag_findings(stalls: list[LagStall], threshold: float) -> list[Finding]:
+    """One PK302 per kind and place, the longest first in each; ``unknown`` stalls are left out."""
+    groups: dict[tuple[Any, ...], list[LagStall]] = {}
+    for stall in stalls:
+        if stall.kind != "unknown":
+            file, line = entries_location(list(stall.entries))
+            groups.setdefault((stall.kind, file, line), []).append(stall)
+    out = []
+    for (kind, file, line), group in groups.items():
+        worst = max(group, key=lambda s: s.duration)
+        total = sum(s.duration for s in group)
+        times = "" if len(group) == 1 else f" ({len(group)} times, {total:.2f} s in all)"
+        where = f" at {file}:{line}" if file else ""
+        detail = {
+            "kind": kind,
+            "cause": cause(worst),
+            "duration_s": round(worst.duration, 4),
+            "cpu_s": round(worst.cpu, 4),
+            "thread": worst.thread,
+            "count": len(group),
+            "total_s": round(total, 4),
+            "threshold_s": threshold,
+        }
+        out.append(
+            Finding(
+                "PK302",
+                _message(worst, times) + where,
+                file=file,
+                line=line,
+                stack=tuple(stack_lines(worst.entries)),
+                fix=FIXES[cause(worst)],
+                detail=detail,
+            )
+        )
+    return out
+
+
+def merge(watch_stalls: list[Any], lag_stalls: list[LagStall]) -> tuple[list[Any], list[LagStall]]:
+    """Report each stall once: ``(watch stalls kept, lag stalls kept)``.
+
+    The switch-timing watch measures a greenlet's run exactly, so a ``greenlet`` lag stall it also
+    saw is dropped. A watch stall inside a ``gil`` stall is dropped instead: that greenlet only
+    waited for the GIL another thread held. Overlap is by time window when watch stalls carry
+    ``end`` (perf_counter() when the hub ran again); without it only ``greenlet`` lag stalls are
+    matched, to a watch stall of about their length (the probe's lateness falls short of the
+    truth by at most one probe interval: within 25 % or 50 ms).
+    """
+    matched: set[int] = set()
+    explained: set[int] = set()
+    kept_lag = []
+    for lag in lag_stalls:
+        free = (i for i, w in enumerate(watch_stalls) if i not in matched and _same(w, lag))
+        hit = next(free, None)
+        if hit is None:
+            kept_lag.append(lag)
+            continue
+        matched.add(hit)
+        if lag.kind == "greenlet":
+            continue
+        if lag.kind == "gil":
+            explained.add(hit)
+        kept_lag.append(lag)
+    return [w for i, w in enumerate(watch_stalls) if i not in explained], kept_lag
+
+
+def _same(watch_stall: Any, lag: LagStall) -> bool:
+    end = getattr(watch_stall, "end", None)
+    if end is not None:
+        return bool(end - watch_stall.duration < lag.end and end > lag.start)
+    close = abs(watch_stall.duration - lag.duration) <= max(0.05, 0.25 * lag.duration)
+    return lag.kind == "greenlet" and close
