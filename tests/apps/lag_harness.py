@@ -47,7 +47,7 @@ def run(work, *extra_watches):
     elapsed = time.perf_counter() - started
     stalls = probe.stalls
     out = {
-        "gap": max(y - x for x, y in zip(ticks, ticks[1:])),
+        "gap": max(y - x for x, y in zip(ticks, ticks[1:], strict=False)),
         "measured": measured,
         "elapsed": elapsed,
         "interval": probe.interval,

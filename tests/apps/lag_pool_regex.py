@@ -1,4 +1,4 @@
-"""A backtracking regex moved to gevent's threadpool: the pool thread holds the GIL, the hub stops."""
+"""A backtracking regex moved to gevent's threadpool: its thread holds the GIL, the hub stops."""
 
 from gevent import monkey
 
