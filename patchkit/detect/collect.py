@@ -6,7 +6,8 @@ and PK201 because it collected on its own). Runtime findings (PK301 tripwires, P
 come from a ``Watch`` over a stretch of time and are added by whoever ran it.
 
 - PK101-PK105, PK201: the walk over loaded modules (``scan.scan_findings``);
-- PK106, PK107, PK108: the ledger's patch requests and what is installed now (``patching``).
+- PK106, PK107, PK108: the ledger's patch requests and what is installed now (``patching``);
+- PK105 deeper down: objects made before patching inside library objects (``deep``).
 
 Then precision: names bound on purpose with ``get_original`` are dropped (``deliberate``), and
 findings inside installed packages are folded under the user's import that brought them in
@@ -19,7 +20,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from patchkit.detect import deliberate, group, patching
+from patchkit.detect import deep, deliberate, group, patching
 from patchkit.detect.scan import patched, scan_findings
 from patchkit.findings import Finding, Report
 
@@ -36,6 +37,7 @@ def collect(
     if gevent_in_use is None and (patched() or hub_created()):
         gevent_in_use = True
     found = scan_findings(modules, gevent_in_use=gevent_in_use) + patching.findings()
+    found += deep.prepatch_objects(modules)
     found = deliberate.without_deliberate(found)
     return group.group_installed(found, loaded_before_patch=_loaded_before_patch())
 

@@ -16,12 +16,14 @@ import sys
 import types
 from collections import deque
 from collections.abc import Iterator, Mapping
+from operator import itemgetter
 from typing import Any
 
 from patchkit.detect import prepatch_kinds
 from patchkit.detect.locate import line_of
 from patchkit.findings import Finding
 
+_VALUE = itemgetter(1)
 CONTAINER_LIMIT = 256  # items read per container: a bigger one is data, not plumbing
 _SKIP_ROOTS = frozenset({"gevent", "greenlet", "zope", "patchkit", "__mp_main__"})
 _OWN_TYPES = ("gevent", "greenlet", "zope", "patchkit")  # their objects hold real ones on purpose
@@ -39,6 +41,17 @@ _PLAIN = frozenset({dict, list, tuple, set, frozenset})  # no __dict__ of their 
 # Type annotations (TypeVar, Union[...], list[int]) are everywhere in library globals and can
 # hold nothing that runs.
 _ANNOTATIONS = frozenset({"typing", "typing_extensions"})
+# Types whose instances are in every module's globals and can hold no application object: the
+# import system's specs and loaders (``__spec__``, ``__loader__``), ``__future__`` features and
+# compiled regular expressions. Dropping them by type keeps the walk's first pass in C.
+_INERT_MODULES = _ANNOTATIONS | {
+    "importlib._bootstrap", "importlib._bootstrap_external", "importlib.machinery",
+    "_frozen_importlib", "_frozen_importlib_external", "__future__", "re", "_sre",
+    # Every module holds a logger, and each logger reaches the whole logger tree: walking it
+    # costs more than the rest of the walk together. Handlers open their sockets lazily, on
+    # the first record, so a pre-patch one is rare; that gap is accepted for the speed budget.
+    "logging",
+}  # fmt: skip
 MAX_EXAMPLES = 5  # paths listed in a grouped finding's detail
 
 
@@ -114,12 +127,10 @@ class _Walk:
         queue: deque[tuple[int, int]] = deque()  # (node, depth)
         for name, module in roots:
             namespace = getattr(module, "__dict__", None)
-            if type(namespace) is not dict or not self._may_hold(namespace.values()):
+            if type(namespace) is not dict:
                 continue
-            for attr, value in list(namespace.items()):
-                if type(value) in self.leaf or attr[:2] == "__" or id(value) in self.seen:
-                    continue
-                if self._verdict(type(value))[0] is _LEAF:
+            for attr, value in self._candidates(namespace):
+                if attr[:2] == "__" or id(value) in self.seen or self._plain_data(value):
                     continue
                 self.seen.add(id(value))
                 self.nodes.append((-1, ("root", (name, attr)), value))
@@ -131,6 +142,21 @@ class _Walk:
             opened += 1
             for step, child in self._children(self.nodes[node][2]):
                 self._reach(node, depth, step, child, queue)
+
+    def _candidates(self, namespace: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+        """The globals whose type may hold something, chosen in C.
+
+        Most globals are functions, classes and modules: the set of types present minus the
+        leaf types says whether a module needs a look at all, and ``compress`` picks the few
+        values that do without a Python-level step per global (the scan's speed budget).
+        """
+        items = list(namespace.items())
+        present = set(map(type, map(_VALUE, items)))
+        present.difference_update(self.leaf)
+        wanted = {kind for kind in present if self._verdict(kind)[0] is not _LEAF}
+        if not wanted:
+            return iter(())
+        return itertools.compress(items, map(wanted.__contains__, map(type, map(_VALUE, items))))
 
     def _top_level_hit(self, node: int, value: Any) -> bool:
         verdict, how = self._verdict(type(value))
@@ -144,12 +170,8 @@ class _Walk:
         self, parent: int, depth: int, step: tuple[str, Any], child: Any, queue: deque
     ) -> None:
         verdict, how = self._verdict(type(child))
-        if verdict is _LEAF or id(child) in self.seen:
+        if verdict is _LEAF or id(child) in self.seen or self._plain_data(child):
             return
-        if type(child) in _PLAIN and not self._may_hold(
-            _first(how.__iter__(child) if verdict is _SEQUENCE else dict.values(child))
-        ):
-            return  # only strings, numbers, functions...: not even worth a node
         self.seen.add(id(child))
         self.nodes.append((parent, step, child))
         node = len(self.nodes) - 1
@@ -162,9 +184,19 @@ class _Walk:
         if not hop or depth < self.max_depth:
             queue.append((node, depth + hop))
 
+    def _plain_data(self, value: Any) -> bool:
+        """A builtin container of only strings, numbers, functions...: not even worth a node."""
+        kind = type(value)
+        if kind not in _PLAIN:
+            return False
+        items = dict.values(value) if kind is dict else value
+        return not self._may_hold(itertools.islice(items, CONTAINER_LIMIT))
+
     def _may_hold(self, values: Any) -> bool:
         """Whether any value is of a type not known to be a leaf: a set difference in C."""
         kinds = set(map(type, values))
+        if kinds <= self.leaf:
+            return False
         kinds.difference_update(self.leaf)
         return any(self._verdict(kind)[0] is not _LEAF for kind in kinds)
 
@@ -272,7 +304,9 @@ def _classify(kind: type, kinds: prepatch_kinds.Originals) -> tuple[int, Any]:
     """One type's verdict: how to walk its instances (computed once per type per walk)."""
     if issubclass(kind, _ATOMS) or issubclass(kind, _OPAQUE):
         return _LEAF, None
-    if kind.__module__.partition(".")[0] in _OWN_TYPES or kind.__module__ in _ANNOTATIONS:
+    if kind.__module__.partition(".")[0] in _OWN_TYPES or kind.__module__ in _INERT_MODULES:
+        return _LEAF, None
+    if kind.__name__ == "cython_function_or_method":  # a compiled function: holds no state
         return _LEAF, None
     check = kinds.check_for(kind)
     if check is not None:

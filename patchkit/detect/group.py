@@ -45,14 +45,16 @@ def group_installed(
     """
     if first_importer is None:
         from patchkit.imports import first_importer
-    files = _module_files(sys.modules if modules is None else modules)
     early = None if loaded_before_patch is None else set(loaded_before_patch)
     kept: list[Finding] = []
     groups: dict[tuple[str, str], list[Finding]] = {}
+    files: dict[str, str] | None = None  # built only when something is grouped
     for finding in findings:
         if not _groupable(finding, early):
             kept.append(finding)
             continue
+        if files is None:
+            files = _module_files(sys.modules if modules is None else modules)
         root = _root_import(finding.module or "", first_importer, files)
         groups.setdefault(root, []).append(finding)
     return kept + [_grouped(site, top, members) for (site, top), members in groups.items()]
