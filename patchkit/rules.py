@@ -370,7 +370,8 @@ CATALOG: tuple[Rule, ...] = (
         "error",
         "at run time, the event loop did not run for longer than the threshold",
         "Move the CPU-bound or blocking work to a real thread (`gevent.get_hub().threadpool`) "
-        "or a process, or yield with `gevent.sleep(0)` inside long loops.",
+        "or a process, or yield with `gevent.sleep(0.001)` (not `sleep(0)`, which lets no I/O "
+        "run) inside long loops.",
         what=(
             "At run time, reports each time the event loop did not run for longer than the "
             "threshold (`--threshold`, 100 ms by default), with the true duration and the stack "

@@ -78,7 +78,7 @@ def test_busy_greenlet_is_a_greenlet_stall_and_merges_with_the_watch() -> None:
     assert abs(watched - stall["duration"]) <= 0.1
     assert data["merged"] == {"watch": 1, "lag": 0}  # ... so it is reported once
     (finding,) = data["findings"]
-    assert "process pool" in finding["fix"] and "gevent.sleep(0)" in finding["fix"]
+    assert "process pool" in finding["fix"] and "gevent.sleep(0.001)" in finding["fix"]
 
 
 def test_gil_releasing_work_in_the_pool_is_not_a_stall() -> None:
@@ -129,7 +129,11 @@ def test_fix_matches_the_cause(tmp_path: Path) -> None:
     assert cause(_stall("greenlet", 0.0, ((str(app), 4, "f"),))) == "blocking"
     assert cause(_stall("greenlet", 0.0, ((str(app), 3, "f"),))) == "lock"
     assert cause(_stall("hub", 0.4)) == "hub"
-    for key, needle in [("gil", "process"), ("cpu", "gevent.sleep(0)"), ("blocking", "threadpool")]:
+    for key, needle in [
+        ("gil", "process"),
+        ("cpu", "gevent.sleep(0.001)"),
+        ("blocking", "threadpool"),
+    ]:
         assert needle in FIXES[key]
     assert "after patching" in FIXES["lock"]
 

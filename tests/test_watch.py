@@ -6,6 +6,8 @@ the same call timed inside the greenlet itself, so the margin (±10 %) holds on 
 
 from __future__ import annotations
 
+import json
+
 from tests.helpers import json_from_stdout, run_python
 
 PRELUDE = """
@@ -104,23 +106,47 @@ report(w, measured=measured[0])
     assert any(entry.endswith(" in matcher") for entry in stack), data
 
 
-def test_greenlet_that_yields_every_few_ms_is_not_reported() -> None:
-    proc = run_python(
-        PRELUDE
-        + """
+POLITE = """
+ticks = []
+def beat():
+    while True:
+        ticks.append(time.perf_counter())
+        gevent.sleep(0.01)
+
 def busy_but_polite():
     end = time.perf_counter() + 0.6
     while time.perf_counter() < end:
         t0 = time.perf_counter()
         while time.perf_counter() - t0 < 0.003:
             pass
-        gevent.sleep(0)
+        YIELD
 
 with patchkit.watch(0.1) as w:
+    b = gevent.spawn(beat)
+    gevent.sleep(0.05)
     gevent.joinall([gevent.spawn(busy_but_polite) for _ in range(3)])
+    b.kill()
+GAP = max(y - x for x, y in zip(ticks, ticks[1:]))
 report(w)
 """
-    )
+
+
+def test_greenlets_yielding_with_sleep_0_starve_timers_and_are_reported_as_starved() -> None:
+    # Measured: sleep(0) puts the greenlet straight back on the run queue; the loop does not
+    # poll, and a 10 ms heartbeat timer waits ~0.15 s. No one greenlet held the hub long.
+    proc = run_python(PRELUDE + POLITE.replace("YIELD", "gevent.sleep(0)").replace(
+        "report(w)", "print(json.dumps({'gap': GAP}))\nreport(w)"))  # fmt: skip
+    gap = json.loads(proc.stdout.splitlines()[0])["gap"]
+    data = json_from_stdout(proc)
+    assert gap >= 0.1, gap
+    assert data["stalls"] == [], data  # the switch watch: no single run was long
+    kinds = {f["detail"].get("kind") for f in data["findings"] if f["code"] == "PK302"}
+    assert kinds == {"starved"}, data
+    assert "gevent.sleep(0.001)" in data["findings"][0]["fix"]
+
+
+def test_greenlets_yielding_with_a_real_pause_are_not_reported() -> None:
+    proc = run_python(PRELUDE + POLITE.replace("YIELD", "gevent.sleep(0.001)"))
     data = json_from_stdout(proc)
     assert data["stalls"] == [] and data["findings"] == [], data
 

@@ -11,6 +11,7 @@ I/O, hashing), or else from the frame the greenlet switched out from.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from patchkit._frames import (
     is_patchkit_file,
 )
 from patchkit.detect import tripwires
+from patchkit.detect.lag import LagProbe, lag_findings, merge
 from patchkit.findings import Finding
 
 _clock = _real.perf_counter
@@ -42,6 +44,7 @@ class Stall:
     file: str | None = None
     line: int | None = None
     ongoing: bool = False  # still blocked when it was collected (a hang or a deadlock)
+    end: float | None = None  # perf_counter() when the hub ran again (to match lag stalls)
 
 
 def real_start_new_thread() -> Any:
@@ -68,6 +71,10 @@ class Watch:
         self._generation = 0  # a restarted watch must not leave its old watchdog running
         self._sample: tuple[int, list[Entry]] | None = None
         self._since: dict[tuple[str, str, int], int] = {}
+        # The loop-lag probe sees stalls no greenlet caused (another thread holding the GIL).
+        # It needs a hub; started with the first switch into one, never creating one itself.
+        self._probe: Any = None
+        self._probe_armed = False
 
     def __enter__(self) -> Watch:
         self.start()
@@ -94,6 +101,8 @@ class Watch:
         self._running = greenlet.getcurrent() if holding else None
         self._run_id += 1
         self._active = True
+        if hub is not None:
+            self._arm_probe(hub)
         self._callback = self._make_callback()
         self._prev = greenlet.settrace(self._callback)
         started = _real.allocate_lock()
@@ -118,6 +127,8 @@ class Watch:
                 self._record(greenlet.getcurrent(), duration)
         self._active = False
         self._run_start = self._running = None
+        if self._probe is not None and _real.get_ident() == self._hub_ident:
+            self._probe.stop()
         if greenlet.gettrace() is self._callback:
             greenlet.settrace(self._prev)
         # Otherwise someone chained a tracer on top of ours: it stays, inactive, passing through.
@@ -140,8 +151,28 @@ class Watch:
         current = self.ongoing() if include_ongoing else None
         if current is not None:
             stalls.append(current)
+        lagged = self._probe.stalls if self._probe is not None else []
+        stalls, lagged = merge(stalls, lagged)
+        # A greenlet-kind lag the switch watch did not see: no one greenlet ran long, they took
+        # turns without letting the loop poll (sleep(0) loops).
+        lagged = [
+            dataclasses.replace(s, kind="starved") if s.kind == "greenlet" else s for s in lagged
+        ]
         found = stall_findings(stalls, self.threshold, self.unstored)
+        found += lag_findings(lagged, self.threshold)
         return found + tripwires.findings(self._since)
+
+    def _arm_probe(self, hub: Any) -> None:
+        """Start the lag probe from the hub's loop (never from inside a switch)."""
+        if self._probe_armed:
+            return
+        self._probe_armed = True
+        with contextlib.suppress(Exception):  # a closed or foreign loop: the switch watch stays
+            hub.loop.run_callback(self._start_probe, hub)
+
+    def _start_probe(self, hub: Any) -> None:
+        if self._active and self._probe is None:
+            self._probe = LagProbe(self.threshold, hub).start()
 
     def _make_callback(self) -> Any:
         # Runs on every switch: locals instead of attribute lookups where it counts.
@@ -152,6 +183,8 @@ class Watch:
             if self._active:
                 target = args[1]
                 if isinstance(target, hub_type):
+                    if not self._probe_armed:
+                        self._arm_probe(target)
                     start = self._run_start
                     if start is not None:
                         if now - start >= threshold:
@@ -186,7 +219,8 @@ class Watch:
             if origin is not None and frame is None and not getattr(origin, "dead", True):
                 frame = sys._getframe(2)  # the greenlet that is still running: us
             entries = frame_entries(frame) if frame is not None else []
-        self.stalls.append(_stall(duration, greenlet_label(origin), entries))
+        stall = _stall(duration, greenlet_label(origin), entries)
+        self.stalls.append(dataclasses.replace(stall, end=_clock()))
 
     def _watchdog(self, started: Any, generation: int) -> None:
         sleep = _real.sleep
