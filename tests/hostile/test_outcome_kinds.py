@@ -34,7 +34,7 @@ def test_segfault_is_killed_naming_the_signal(tmp_path: Path) -> None:
     app = write(tmp_path / "app.py", "import ctypes\nctypes.string_at(0)\n")
     report, _ = audit_json(tmp_path, str(app))
     assert report["outcome"]["status"] == "killed", report["outcome"]
-    assert report["outcome"]["message"].startswith("killed by SIGSEGV")
+    assert report["outcome"]["message"].startswith(("killed by SIGSEGV", "killed by SIGBUS"))
     assert leftover_tempdirs(tmp_path) == []
 
 
@@ -89,4 +89,33 @@ def test_target_arguments_over_128_kib_reach_the_target(tmp_path: Path) -> None:
     report, proc = audit_json(tmp_path, str(app), *args)
     assert report["outcome"]["status"] == "completed", proc.stderr
     assert out.read_text() == "201"
+    assert leftover_tempdirs(tmp_path) == []
+
+
+def test_deleted_working_directory_is_one_patchkit_error(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+    from tests.hostile.process_helpers import private_env
+
+    app = write(tmp_path / "app.py", "print('ran')\n")
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    code = f"""
+import os
+os.chdir({str(gone)!r}); os.rmdir({str(gone)!r})
+from patchkit.audit.launcher import run_child
+from patchkit.errors import PatchkitError
+from patchkit.target import Target
+try:
+    run_child(Target("script", {str(app)!r}), profile=None, timeout=30, threshold=0.1)
+except PatchkitError as exc:
+    print("error:", exc)
+"""
+    env = private_env(tmp_path, PYTHONPATH=str(REPO))
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.stdout == "error: the working directory no longer exists\n", proc.stderr
     assert leftover_tempdirs(tmp_path) == []

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from patchkit.audit.tree import ProcessTree
 from tests.helpers import write
 from tests.hostile.process_helpers import (
     SLEEPER,
@@ -76,6 +75,8 @@ def test_process_table_walk_finds_an_escaped_session_without_proc_or_subreaper(
     tmp_path: Path,
 ) -> None:
     """The macOS path (``ps`` and sampling, no subreaper), exercised on every platform."""
+    from patchkit.audit.tree import ProcessTree
+
     mark = marker()
     ready = tmp_path / "ready"
     parent = subprocess.Popen(
