@@ -134,3 +134,33 @@ def greenlet_label(glet: Any = None) -> str:
     if running and not running.startswith("_run"):
         return f"greenlet {name} ({running})"
     return f"greenlet {name}"
+
+
+def strip_own_frames(tb: TracebackType | None) -> TracebackType | None:
+    """``tb`` with every patchkit frame unlinked (a tripwire's wrapper, the runner), as the
+    program would show it without patchkit; the innermost frame left is the user's."""
+    tb = without_own_frames(tb)
+    kept: list[TracebackType] = []
+    while tb is not None:
+        if not is_patchkit_file(tb.tb_frame.f_code.co_filename):
+            kept.append(tb)
+        tb = tb.tb_next
+    for outer, inner in zip(kept, kept[1:], strict=False):
+        outer.tb_next = inner
+    if kept:
+        kept[-1].tb_next = None
+    return kept[0] if kept else None
+
+
+def strip_exception(exc: BaseException) -> BaseException:
+    """``strip_own_frames`` on ``exc`` and every exception chained to it (cause, context)."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        item = todo.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        item.__traceback__ = strip_own_frames(item.__traceback__)
+        todo += [item.__cause__, item.__context__]
+    return exc

@@ -78,8 +78,9 @@ def test_os_exit_still_hands_back_the_runtime_findings() -> None:
 def test_target_killed_by_a_signal_is_reported_honestly(tmp_path: Path) -> None:
     app = write(tmp_path / "killed.py", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
     report, _, _, _ = audit(str(app))
-    assert report["outcome"]["status"] == "exit"
+    assert report["outcome"]["status"] == "killed"
     assert report["outcome"]["exit_code"] == -9
+    assert report["outcome"]["message"].startswith("killed by SIGKILL")
     assert "without handing back its runtime findings" in report["outcome"]["message"]
 
 
@@ -178,6 +179,6 @@ def test_ctrl_c_is_passed_on_and_the_report_still_written(tmp_path: Path) -> Non
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=30)
     report = json.loads(out)
-    assert report["outcome"]["status"] == "exception"
-    assert report["outcome"]["message"].startswith("KeyboardInterrupt")
+    assert report["outcome"]["status"] == "interrupted"
+    assert report["outcome"]["message"].startswith("the audit got SIGINT")
     assert gone(int(pidfile.read_text()))

@@ -1,68 +1,163 @@
-"""The audit's parent side: start the child, enforce the timeout, collect, never orphan.
+"""The audit's parent side: start the child, enforce the limits, collect, never orphan.
 
-The child runs in its own session (so its process group is ours to kill, and a Ctrl-C at the
+The child runs in its own session (so its process group is ours to signal, and a Ctrl-C at the
 terminal reaches only us), with its stdout joined to our stderr: the report stays the only thing
-on our stdout. However it ends, the whole group is killed afterwards, so nothing the target
-started outlives the audit.
+on our stdout. ``--duration`` and an interrupted audit (SIGINT, SIGTERM, SIGHUP) stop the target
+the same graceful way: SIGINT, then SIGTERM, then SIGKILL. However it ends, every process of the
+target's tree is killed afterwards (see ``tree``), and the temporary directory is removed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import dataclasses
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass, field
-from typing import Any
+import threading
+from collections.abc import Iterator
 
-from patchkit.findings import Finding, Outcome
+from patchkit import _real
+from patchkit._frames import is_patchkit_file
+from patchkit.audit.protocol import ChildResult, ChildSpec
+from patchkit.audit.tree import ProcessTree
+from patchkit.errors import PatchkitError
+from patchkit.findings import Outcome
 from patchkit.target import Target
 
 GRACE_S = 3.0  # after the deadline: the child's watchdog writes its findings and exits itself
-
-
-@dataclass
-class ChildResult:
-    """What came back from the child: how the target ended, findings, the patch ledger."""
-
-    outcome: Outcome
-    findings: list[Finding] = field(default_factory=list)
-    patches: list[dict[str, Any]] = field(default_factory=list)
-    error: str | None = None  # a PatchkitError in the child (a bad --profile): exit status 2
-    pid: int | None = None
+STOP_SIGINT_S = 3.0  # a stopped target has this long to end on KeyboardInterrupt...
+STOP_SIGTERM_S = 3.0  # ...then this long after SIGTERM, before SIGKILL
+POLL_S = 0.1
+_AUDIT_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
 def run_child(
-    target: Target, *, profile: str | None, timeout: float, threshold: float
+    target: Target,
+    *,
+    profile: str | None,
+    timeout: float,
+    threshold: float,
+    duration: float | None = None,
 ) -> ChildResult:
-    """Run ``target`` under the detectors in a child interpreter and collect what it found."""
-    with tempfile.TemporaryDirectory(prefix="patchkit-audit-") as tmp:
-        spec = {
-            "kind": target.kind,
-            "name": target.name,
-            "args": list(target.args),
-            "profile": profile,
-            "timeout": timeout,
-            "threshold": threshold,
-            "deadline": time.time() + timeout,
-            "results": os.path.join(tmp, "results.json"),
-            "stacks": os.path.join(tmp, "stacks.txt"),
-        }
-        started = time.perf_counter()
+    """Run ``target`` under the detectors in a child interpreter and collect what it found.
+
+    ``duration`` (seconds) stops the target gracefully; the outcome is then ``stopped``.
+    """
+    try:
+        os.getcwd()
+    except OSError:
+        raise PatchkitError("the working directory no longer exists") from None
+    tmp = tempfile.mkdtemp(prefix="patchkit-audit-")
+    try:
+        spec = ChildSpec.for_target(
+            target,
+            profile=profile,
+            timeout=timeout,
+            threshold=threshold,
+            duration=duration,
+            deadline=_real.monotonic() + timeout,
+            results=os.path.join(tmp, "results.json"),
+            stacks=os.path.join(tmp, "stacks.txt"),
+            stop_file=os.path.join(tmp, "stop"),
+            stop_grace=STOP_SIGINT_S + STOP_SIGTERM_S / 2,
+        )
+        spec_path = os.path.join(tmp, "spec.json")
+        spec.write(spec_path)
+        with _audit_signals() as interrupts:
+            return _run(spec, spec_path, interrupts)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run(spec: ChildSpec, spec_path: str, interrupts: list[int]) -> ChildResult:
+    tree = ProcessTree()
+    try:
+        started = _real.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "patchkit.audit.child", json.dumps(spec)],
+            [sys.executable, "-m", "patchkit.audit.child", spec_path],
             stdout=_stderr_fd(),
             start_new_session=True,
         )
-        timed_out = _wait(proc, timeout + GRACE_S)
-        wall = time.perf_counter() - started
-        result = _collect(spec, proc.returncode, timed_out, wall)
-        result.pid = proc.pid
-        return result
+        tree.start(proc.pid)
+        try:
+            stopped_by, timed_out = _supervise(proc, spec, tree, interrupts)
+        finally:
+            _signal_group(proc, signal.SIGKILL)
+            proc.wait()
+            ended = tree.kill_all()
+        wall = _real.perf_counter() - started
+    finally:
+        tree.close()
+    result = _collect(spec, proc.returncode, stopped_by, timed_out, wall)
+    processes = tuple(sorted(ended | {proc.pid}))
+    return dataclasses.replace(result, pid=proc.pid, processes=processes)
+
+
+@contextlib.contextmanager
+def _audit_signals() -> Iterator[list[int]]:
+    """Ctrl-C, SIGTERM and SIGHUP to the audit are noted (not raised) while the target runs."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {}
+    for name in _AUDIT_SIGNALS:
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            previous[signum] = signal.signal(signum, lambda n, _f: received.append(n))
+    try:
+        yield received
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _supervise(
+    proc: subprocess.Popen[bytes], spec: ChildSpec, tree: ProcessTree, interrupts: list[int]
+) -> tuple[str | None, bool]:
+    """Wait for the child. Returns who stopped it (``duration`` or a signal name) and whether
+    it had to be killed at the deadline."""
+    started = _real.monotonic()
+    stop_at = started + spec.duration if spec.duration else None
+    next_record = started
+    while proc.poll() is None:
+        now = _real.monotonic()
+        if interrupts:
+            _stop(proc, spec)
+            return signal.Signals(interrupts[0]).name, False
+        if stop_at is not None and now >= stop_at:
+            _stop(proc, spec)
+            return "duration", False
+        if now >= spec.deadline + GRACE_S:
+            return None, True
+        if not tree.reaping and now >= next_record:  # no subreaper: remember orphans-to-be
+            tree.record()
+            next_record = now + 0.25
+        try:
+            proc.wait(POLL_S)
+        except subprocess.TimeoutExpired:
+            pass
+        except KeyboardInterrupt:  # no handler of ours (not the main thread)
+            interrupts.append(signal.SIGINT)
+    return None, False
+
+
+def _stop(proc: subprocess.Popen[bytes], spec: ChildSpec) -> None:
+    """SIGINT (KeyboardInterrupt in the target), then SIGTERM, then SIGKILL to the group."""
+    with contextlib.suppress(OSError), open(spec.stop_file, "w", encoding="utf-8"):
+        pass
+    for signum, wait_s in ((signal.SIGINT, STOP_SIGINT_S), (signal.SIGTERM, STOP_SIGTERM_S)):
+        _signal_group(proc, signum)
+        try:
+            proc.wait(wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+    _signal_group(proc, signal.SIGKILL)
 
 
 def _stderr_fd() -> int:
@@ -72,74 +167,60 @@ def _stderr_fd() -> int:
         return 2
 
 
-def _wait(proc: subprocess.Popen[bytes], limit: float) -> bool:
-    """Wait for the child; True if it had to be killed. The group is killed in every case."""
-    timed_out = False
-    try:
-        proc.wait(limit)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-    except KeyboardInterrupt:
-        # Pass the Ctrl-C on: the target sees KeyboardInterrupt and the child still reports.
-        _signal_group(proc, signal.SIGINT)
-        try:
-            proc.wait(GRACE_S)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-    finally:
-        _signal_group(proc, signal.SIGKILL)
-        proc.wait()
-    return timed_out
-
-
 def _signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is gone
         os.killpg(proc.pid, signum)
 
 
-def _collect(spec: dict[str, Any], returncode: int, timed_out: bool, wall: float) -> ChildResult:
-    data = _read_json(spec["results"])
-    if data is not None and "error" in data:
-        return ChildResult(Outcome("exit", returncode, wall), error=str(data["error"]))
-    if data is None:
+def _collect(
+    spec: ChildSpec, returncode: int, stopped_by: str | None, timed_out: bool, wall: float
+) -> ChildResult:
+    result = ChildResult.read(spec.results)
+    if result is not None and result.error:
+        return ChildResult(Outcome("exit", returncode, wall), error=result.error)
+    if stopped_by is not None:
+        lost = result is None
+        base = result or ChildResult(Outcome("exit", returncode, wall))
+        return dataclasses.replace(base, outcome=_stopped(spec, stopped_by, base, lost, wall))
+    if result is None:
         return ChildResult(_lost_outcome(spec, returncode, timed_out, wall))
-    raw = data.get("outcome") or {}
-    outcome = Outcome(
-        raw.get("status", "exit"),
-        raw.get("exit_code"),
-        raw.get("duration_s", wall),
-        raw.get("message"),
-    )
-    findings = [finding_from_dict(item) for item in data.get("findings", [])]
-    return ChildResult(outcome, findings, list(data.get("patches", [])))
+    return result
 
 
-def _lost_outcome(spec: dict[str, Any], returncode: int, timed_out: bool, wall: float) -> Outcome:
+def _stopped(spec: ChildSpec, by: str, base: ChildResult, lost: bool, wall: float) -> Outcome:
+    if by == "duration":
+        status, message = "stopped", f"stopped after {spec.duration:g} s (--duration)"
+    else:
+        status, message = "interrupted", f"the audit got {by}; the target was stopped"
+    if lost:
+        message += "; it did not hand back its runtime findings, only the static ones are reported"
+    return Outcome(status, base.outcome.exit_code, base.outcome.duration_s or wall, message)
+
+
+def _lost_outcome(spec: ChildSpec, returncode: int, timed_out: bool, wall: float) -> Outcome:
     """The child ended without writing results: say so, with faulthandler's stacks if any."""
-    stacks = _read_stacks(spec["stacks"])
+    stacks = _read_stacks(spec.stacks)
     if timed_out or stacks:
         message = (
-            f"did not finish within {spec['timeout']:g} s and never released the interpreter "
+            f"did not finish within {spec.timeout:g} s and never released the interpreter "
             "lock, so no runtime findings could be collected"
         )
         if stacks:
             message += f"; stacks at the deadline:\n{stacks}"
         return Outcome("timeout", None, wall, message)
-    how = f"killed by signal {-returncode}" if returncode < 0 else f"exit status {returncode}"
-    message = (
-        f"the target ended ({how}) without handing back its runtime findings; "
-        "only the static findings are reported"
-    )
-    return Outcome("exit", returncode, wall, message)
+    lost = "the target ended without handing back its runtime findings; only the static findings "
+    lost += "are reported"
+    if returncode < 0:
+        name = _signal_name(-returncode)
+        return Outcome("killed", returncode, wall, f"killed by {name}; {lost}")
+    return Outcome("exit", returncode, wall, f"exit status {returncode}; {lost}")
 
 
-def _read_json(path: str) -> dict[str, Any] | None:
+def _signal_name(signum: int) -> str:
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
 
 
 def _read_stacks(path: str) -> str:
@@ -149,27 +230,17 @@ def _read_stacks(path: str) -> str:
             text = handle.read()
     except OSError:
         return ""
-    own = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     blocks: list[list[str]] = []
     for line in (line.strip() for line in text.splitlines()):
         if line.startswith(("Thread ", "Current thread ")):
             blocks.append([line])
         elif line.startswith("File ") and blocks:
             blocks[-1].append(line)
-    kept = [b for b in blocks if not all(own in line for line in b[1:])]
+    kept = [b for b in blocks if not all(_in_patchkit(line) for line in b[1:])]
     return "\n".join(f"  {line}" for block in kept for line in block)
 
 
-def finding_from_dict(item: dict[str, Any]) -> Finding:
-    """The inverse of ``Finding.as_dict`` (the child hands findings over as JSON)."""
-    return Finding(
-        item["code"],
-        item["message"],
-        module=item.get("module"),
-        file=item.get("file"),
-        line=item.get("line"),
-        object=item.get("object"),
-        fix=item.get("fix") or "",
-        stack=tuple(item.get("stack") or ()),
-        detail=item.get("detail") or {},
-    )
+def _in_patchkit(line: str) -> bool:
+    """A faulthandler line is ``File "/path/x.py", line 3 in f``."""
+    path = line.split('"', 2)[1] if line.count('"') >= 2 else ""
+    return bool(path) and is_patchkit_file(path)

@@ -24,12 +24,6 @@ from typing import Any
 from greenlet import getcurrent
 
 from patchkit import _frames, _real
-from patchkit._frames import (  # noqa: F401  -- re-exported for patchkit.audit.child only
-    frame_entries,
-    frame_stack,
-    greenlet_label,
-    is_app_file,
-)
 from patchkit.detect.originals import WIRED, Original
 from patchkit.findings import Finding
 
@@ -37,10 +31,6 @@ MAX_SITES = 1000  # stored call sites; later ones are only counted (memory stays
 TOP_SITES = 20  # PK301 findings per report; the rest become one summary finding
 _MAX_COUNTED = 100_000  # distinct overflow sites counted exactly (by hash) up to this many
 _OVERFLOW = ("", "", -1)  # the counts() key for calls at sites past MAX_SITES
-
-# Re-exported for patchkit.audit.child (owned elsewhere); patchkit code uses patchkit._real.
-_get_ident = _real.get_ident
-_allocate_lock = _real.allocate_lock
 
 
 @dataclass
@@ -92,20 +82,6 @@ def warm_up() -> None:
     """Compute the path tables now, so the first stall sampled does not pay for them."""
     _frames.toolchain_dirs()
     _frames.stdlib_dirs()
-
-
-def original(module: str, name: str) -> Callable[..., Any]:
-    """The real function behind a wrapper (what patchkit itself must call), wrapped or not."""
-    entry = _state.installed.get((module, name))
-    if entry is not None:
-        return entry[0]
-    try:
-        from gevent.monkey import get_original
-
-        found = get_original(module, name)
-    except Exception:
-        found = getattr(importlib.import_module(module), name)
-    return getattr(found, "__wrapped__", found)
 
 
 def counts() -> dict[tuple[str, str, int], int]:

@@ -47,11 +47,6 @@ class Stall:
     end: float | None = None  # perf_counter() when the hub ran again (to match lag stalls)
 
 
-def real_start_new_thread() -> Any:
-    """Kept for patchkit.audit.child only: patchkit code uses ``_real.start_new_thread``."""
-    return _real.start_new_thread
-
-
 class Watch:
     """Times every hub stall on the thread that starts it; use as a context manager."""
 
