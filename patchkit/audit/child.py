@@ -24,6 +24,7 @@ import traceback
 import types
 from typing import Any
 
+from patchkit.audit import follow
 from patchkit.detect.watch import Watch, real_start_new_thread
 from patchkit.errors import PatchkitError
 from patchkit.findings import Finding
@@ -38,7 +39,7 @@ class Session:
 
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
-        self.results = spec["results"]
+        self.results = follow.results_file(spec["results_dir"])
         self.timeout = float(spec["timeout"])
         # A wall-clock deadline set by the parent: a slow start-up here does not move it.
         self.deadline = float(spec.get("deadline") or time.time() + self.timeout)
@@ -256,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     tripwires.install()
     session = Session(spec)
     session.arm()
+    follow.arm(session)
     if spec.get("profile"):
         try:
             from patchkit.manager import apply

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from patchkit.audit import merge
 from patchkit.findings import Finding, Outcome
 from patchkit.target import Target
 
@@ -34,6 +35,7 @@ class ChildResult:
     patches: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None  # a PatchkitError in the child (a bad --profile): exit status 2
     pid: int | None = None
+    processes: list[dict[str, Any]] = field(default_factory=list)
 
 
 def run_child(
@@ -49,7 +51,7 @@ def run_child(
             "timeout": timeout,
             "threshold": threshold,
             "deadline": time.time() + timeout,
-            "results": os.path.join(tmp, "results.json"),
+            "results_dir": tmp,
             "stacks": os.path.join(tmp, "stacks.txt"),
         }
         started = time.perf_counter()
@@ -58,7 +60,7 @@ def run_child(
             stdout=_stderr_fd(),
             start_new_session=True,
         )
-        timed_out = _wait(proc, timeout + GRACE_S)
+        timed_out = _wait(proc, timeout + GRACE_S, tmp)
         wall = time.perf_counter() - started
         result = _collect(spec, proc.returncode, timed_out, wall)
         result.pid = proc.pid
@@ -72,7 +74,7 @@ def _stderr_fd() -> int:
         return 2
 
 
-def _wait(proc: subprocess.Popen[bytes], limit: float) -> bool:
+def _wait(proc: subprocess.Popen[bytes], limit: float, results_dir: str) -> bool:
     """Wait for the child; True if it had to be killed. The group is killed in every case."""
     timed_out = False
     try:
@@ -87,6 +89,8 @@ def _wait(proc: subprocess.Popen[bytes], limit: float) -> bool:
         except subprocess.TimeoutExpired:
             timed_out = True
     finally:
+        _signal_group(proc, signal.SIGTERM)  # the target's other processes flush their findings
+        merge.wait_for_all(results_dir, GRACE_S)
         _signal_group(proc, signal.SIGKILL)
         proc.wait()
     return timed_out
@@ -98,20 +102,23 @@ def _signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:
 
 
 def _collect(spec: dict[str, Any], returncode: int, timed_out: bool, wall: float) -> ChildResult:
-    data = _read_json(spec["results"])
+    data = merge.read_all(spec["results_dir"])  # every process the audit followed
     if data is not None and "error" in data:
         return ChildResult(Outcome("exit", returncode, wall), error=str(data["error"]))
-    if data is None:
-        return ChildResult(_lost_outcome(spec, returncode, timed_out, wall))
-    raw = data.get("outcome") or {}
+    data = data or {}
+    findings = [finding_from_dict(item) for item in data.get("findings", [])]
+    patches, processes = list(data.get("patches", [])), list(data.get("processes", []))
+    if "outcome" not in data:
+        lost = _lost_outcome(spec, returncode, timed_out, wall)
+        return ChildResult(lost, findings, patches, processes=processes)
+    raw = data["outcome"]
     outcome = Outcome(
         raw.get("status", "exit"),
         raw.get("exit_code"),
         raw.get("duration_s", wall),
         raw.get("message"),
     )
-    findings = [finding_from_dict(item) for item in data.get("findings", [])]
-    return ChildResult(outcome, findings, list(data.get("patches", [])))
+    return ChildResult(outcome, findings, patches, processes=processes)
 
 
 def _lost_outcome(spec: dict[str, Any], returncode: int, timed_out: bool, wall: float) -> Outcome:
@@ -131,15 +138,6 @@ def _lost_outcome(spec: dict[str, Any], returncode: int, timed_out: bool, wall: 
         "only the static findings are reported"
     )
     return Outcome("exit", returncode, wall, message)
-
-
-def _read_json(path: str) -> dict[str, Any] | None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _read_stacks(path: str) -> str:
@@ -172,4 +170,5 @@ def finding_from_dict(item: dict[str, Any]) -> Finding:
         fix=item.get("fix") or "",
         stack=tuple(item.get("stack") or ()),
         detail=item.get("detail") or {},
+        process=item.get("process"),
     )

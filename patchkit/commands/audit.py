@@ -8,6 +8,7 @@ findings with the static check of the entry file, filters, renders, and picks th
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import os
@@ -112,9 +113,7 @@ def main(argv: Sequence[str]) -> int:
     else:
         report = _run(target, options)
     findings = _filter(list(report.findings), options, config_ignore)
-    report = Report(
-        tuple(findings), report.target, report.mode, report.profile, report.outcome, report.patches
-    )
+    report = dataclasses.replace(report, findings=tuple(findings))
     _emit(report, options)
     limit = SEVERITIES.index(options.fail_on)
     return 1 if any(SEVERITIES.index(f.severity) <= limit for f in findings) else 0
@@ -139,6 +138,7 @@ def _run(target: Target, options: argparse.Namespace) -> Report:
         options.profile,
         result.outcome,
         tuple(result.patches),
+        tuple(result.processes),
     )
 
 
@@ -173,7 +173,7 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     seen: set[tuple[object, ...]] = set()
     out = []
     for finding in findings:
-        key = (finding.code, finding.file, finding.line, finding.message)
+        key = (finding.code, finding.file, finding.line, finding.message, finding.process)
         if key not in seen:
             seen.add(key)
             out.append(finding)

@@ -34,6 +34,8 @@ def as_sarif(report: Report) -> dict[str, Any]:
         "results": [_result(f, index[f.code]) for f in report.findings],
         "invocations": [_invocation(report)],
     }
+    if report.processes:
+        run["properties"] = {"processes": [dict(p) for p in report.processes]}
     return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
@@ -64,6 +66,10 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
         result["locations"] = [{"physicalLocation": physical}]
     if finding.stack:
         result["properties"]["stack"] = list(finding.stack)
+    if finding.process is not None:
+        result["properties"]["process"] = finding.process
+        if finding.detail.get("processes"):
+            result["properties"]["processes"] = list(finding.detail["processes"])
     return result
 
 

@@ -1,0 +1,202 @@
+"""Follow the target's Python processes: every fork and every interpreter it starts is audited.
+
+A prefork server runs the app in forked workers, never in the process the audit started. So the
+audit arms itself again in each of them:
+
+* ``os.fork`` (gunicorn, uWSGI, Celery prefork, ``multiprocessing`` fork and forkserver): an
+  at-fork hook gives the child a fresh watchdog and deadline thread (threads do not survive a
+  fork), a fresh hub watch and tripwire counts (the worker reports only what it did itself), and
+  its own results file;
+* a new interpreter (``multiprocessing`` spawn, the forkserver, ``subprocess`` running
+  ``sys.executable``): ``PYTHONPATH`` starts with a directory whose ``sitecustomize`` calls
+  :func:`bootstrap` when ``PATCHKIT_AUDIT_SPEC`` names a spec, then runs the user's own
+  ``sitecustomize`` (see ``_sitecustomize.py``).
+
+Every followed process writes ``process-<pid>.json`` (pid, role, argv) when it is armed and
+``results-<pid>.json`` when it ends: normally, by ``sys.exit`` or ``os._exit``, at the deadline,
+or on SIGTERM/SIGINT/SIGQUIT when the target left those signals at their defaults.
+``patchkit.audit.merge`` reads them back into one report.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sys
+from typing import Any
+
+from patchkit import _real
+
+SPEC_ENV = "PATCHKIT_AUDIT_SPEC"
+MAIN, WORKER, CHILD = "main", "worker", "child"
+_FLUSH_SIGNALS = ("SIGTERM", "SIGINT", "SIGQUIT")
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+_session: Any = None  # the process's audit Session (patchkit.audit.child.Session)
+_role = MAIN
+
+
+def results_file(directory: str, pid: int | None = None) -> str:
+    """Where process ``pid`` (default: this one) hands back its findings."""
+    return os.path.join(directory, f"results-{pid or os.getpid()}.json")
+
+
+def arm(session: Any, role: str = MAIN) -> None:
+    """Follow this process's forks and new interpreters; call right after ``session.arm()``.
+
+    ``session.spec["results_dir"]`` is the directory shared by every process of the audit.
+    """
+    global _session, _role
+    _session, _role = session, role
+    directory = session.spec["results_dir"]
+    _describe(directory, role, _argv(session.spec) if role == MAIN else _command_line())
+    if role == MAIN:
+        _export(session.spec)
+    os.register_at_fork(after_in_child=_after_fork)
+    atexit.register(_at_exit)
+
+
+def _argv(spec: dict[str, Any]) -> list[str]:
+    from patchkit.target import Target
+
+    return list(Target(spec["kind"], spec["name"], tuple(spec["args"])).argv)
+
+
+def _command_line() -> list[str]:
+    """How this interpreter was started (``sys.argv`` is only ``['-c']`` for ``python -c``)."""
+    argv = list(getattr(sys, "orig_argv", ())[1:]) or list(sys.argv)
+    return [word if len(word) <= 80 else word[:77] + "..." for word in argv]
+
+
+def _describe(directory: str, role: str, argv: list[str]) -> None:
+    """``process-<pid>.json``: the process is audited, even if it never hands back results."""
+    data = {
+        "pid": os.getpid(),
+        "role": role,
+        "argv": argv,
+        "parent": os.getppid(),
+        "started": _real.wall_time(),
+    }
+    _write(os.path.join(directory, f"process-{os.getpid()}.json"), data)
+
+
+def _write(path: str, data: dict[str, Any]) -> None:
+    partial = f"{path}.{os.getpid()}.tmp"
+    with open(partial, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, default=str)
+    os.replace(partial, path)
+
+
+def _export(spec: dict[str, Any]) -> None:
+    """Let every interpreter the target starts find the spec and the bootstrap."""
+    directory = spec["results_dir"]
+    boot = os.path.join(directory, "boot")
+    os.makedirs(boot, exist_ok=True)
+    shutil.copyfile(
+        os.path.join(_HERE, "_sitecustomize.py"), os.path.join(boot, "sitecustomize.py")
+    )
+    child_spec = {k: v for k, v in spec.items() if k != "stacks"}  # the main's last-chance dump
+    child_spec.update(executable=sys.executable, prefix=sys.prefix, boot=boot)
+    path = os.path.join(directory, "follow.json")
+    _write(path, child_spec)
+    os.environ[SPEC_ENV] = path
+    paths = [boot, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    os.environ["PYTHONPATH"] = os.pathsep.join(paths)
+
+
+def _after_fork() -> None:
+    """In the new child: everything per-process starts again; what the parent saw is not ours."""
+    session = _session
+    if session is None:
+        return
+    try:
+        _rearm(session)
+    except Exception as exc:  # the target's fork must go on even if the audit cannot follow
+        print(f"patchkit audit: cannot follow pid {os.getpid()}: {exc!r}", file=sys.stderr)
+
+
+def _rearm(session: Any) -> None:
+    # Not faulthandler.cancel_dump_traceback_later(): it waits for the parent's dump thread,
+    # which does not exist here, forever. The parent's pending dump is the parent's alone.
+    from patchkit.detect import tripwires
+
+    session.lock = _real.allocate_lock()  # another thread may have held it at the fork
+    session.written = False
+    session.target_done = False
+    session.pid = os.getpid()
+    session.started = _real.perf_counter()
+    session.hub_ident = _real.get_ident()  # the forking thread is this process's only thread
+    tripwires._state.lock = _real.allocate_lock()
+    tripwires._state.hub_ident = session.hub_ident
+    tripwires._state.sites.clear()
+    _restart_watch(session.watch)
+    _real.start_new_thread(session._deadline, ())
+    _describe(session.spec["results_dir"], WORKER, list(sys.argv))
+    session.results = results_file(session.spec["results_dir"])
+    _flush_on_signals()
+
+
+def _restart_watch(watch: Any) -> None:
+    """A fresh watch: the parent's stalls stay the parent's, the watchdog thread is gone."""
+    import greenlet
+
+    if watch._active and greenlet.gettrace() is watch._callback:
+        greenlet.settrace(watch._prev)  # settrace state is per thread and survives the fork
+    watch._active = False
+    watch._run_start = watch._running = watch._sample = None
+    watch.stalls = []
+    watch.start()
+
+
+def _flush_on_signals() -> None:
+    """Write the findings before a default-action signal ends the process (the launcher's stop,
+    ``Pool.terminate()``); handlers the target installs later replace this one."""
+    for name in _FLUSH_SIGNALS:
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        with contextlib.suppress(ValueError, OSError):
+            if signal.getsignal(signum) == signal.SIG_DFL:  # SIGINT's KeyboardInterrupt flushes
+                signal.signal(signum, _flush_and_die)
+
+
+def _flush_and_die(signum: int, frame: Any) -> None:
+    session = _session
+    name = signal.Signals(signum).name
+    if session is not None and session.lock.acquire(timeout=2.0):
+        session.lock.release()
+        outcome = {"status": "killed", "exit_code": -signum, "message": f"ended by {name}"}
+        with contextlib.suppress(Exception):
+            session.finish(outcome, ongoing=True)
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _at_exit() -> None:
+    """The interpreter is exiting without the child's ``run()`` around it (a spawned child, a
+    worker whose ``sys.exit`` never reached the target's entry point)."""
+    session = _session
+    if session is not None and session.pid == os.getpid() and not session.written:
+        with contextlib.suppress(Exception):
+            session.finish({"status": "exit", "exit_code": None, "message": "interpreter exit"})
+
+
+def bootstrap(spec_path: str) -> None:
+    """Arm the audit in a new interpreter of the target (called by the bootstrap sitecustomize)."""
+    with open(spec_path, encoding="utf-8") as handle:
+        spec = json.load(handle)
+    if sys.prefix != spec.get("prefix") or not os.path.isdir(spec["results_dir"]):
+        return  # another environment's interpreter, or an audit that is over: not ours
+    from patchkit.detect import tripwires  # first: before the program binds the originals
+
+    tripwires.install()
+    from patchkit.audit.child import Session
+
+    session = Session(spec)
+    session.arm()
+    arm(session, CHILD)
+    _flush_on_signals()
