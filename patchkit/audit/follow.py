@@ -138,6 +138,27 @@ def _rearm(session: Any) -> None:
     _describe(session.spec["results_dir"], WORKER, list(sys.argv))
     session.results = results_file(session.spec["results_dir"])
     _flush_on_signals()
+    _forget_on_exec()
+
+
+def _forget_on_exec() -> None:
+    """A fork that then runs another program (gevent's ``subprocess`` forks in Python) is no
+    longer a process of ours: drop its description, or the report would call it killed. If it
+    execs this interpreter again, the bootstrap describes it anew, as a child."""
+    for name in ("execv", "execve"):
+        real = getattr(os, name)
+        setattr(os, name, _forgetting(real))
+
+
+def _forgetting(real: Any) -> Any:
+    def exec_(path: Any, args: Any, *env: Any) -> Any:
+        described = os.path.join(_session.spec["results_dir"], f"process-{os.getpid()}.json")
+        with contextlib.suppress(OSError):
+            os.unlink(described)
+        return real(path, args, *env)
+
+    exec_.__wrapped__ = real  # type: ignore[attr-defined]
+    return exec_
 
 
 def _restart_watch(watch: Any) -> None:
@@ -165,10 +186,17 @@ def _flush_on_signals() -> None:
 
 
 def _flush_and_die(signum: int, frame: Any) -> None:
+    # A second stop signal (the launcher's, after the target's own) must not re-enter this
+    # handler in the middle of writing: ignored from now on, the first one ends the process.
+    for name in _FLUSH_SIGNALS:
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
     session = _session
-    name = signal.Signals(signum).name
-    if session is not None and session.lock.acquire(timeout=2.0):
+    if session is not None:
+        if not session.lock.acquire(blocking=False):
+            return  # the process is writing its results already (at exit): let it finish
         session.lock.release()
+        name = signal.Signals(signum).name
         outcome = {"status": "killed", "exit_code": -signum, "message": f"ended by {name}"}
         with contextlib.suppress(Exception):
             session.finish(outcome, ongoing=True)
