@@ -120,6 +120,8 @@ def _after_fork() -> None:
 
 
 def _rearm(session: Any) -> None:
+    global _role
+    _role = WORKER
     # Not faulthandler.cancel_dump_traceback_later(): it waits for the parent's dump thread,
     # which does not exist here, forever. The parent's pending dump is the parent's alone.
     from patchkit.detect import tripwires
@@ -208,6 +210,8 @@ def _at_exit() -> None:
     """The interpreter is exiting without the child's ``run()`` around it (a spawned child, a
     worker whose ``sys.exit`` never reached the target's entry point)."""
     session = _session
+    if _role == MAIN:
+        return  # the main process's run() writes its results (or the error of a bad --profile)
     if session is not None and session.pid == os.getpid() and not session.written:
         with contextlib.suppress(Exception):
             session.finish({"status": "exit", "exit_code": None, "message": "interpreter exit"})
