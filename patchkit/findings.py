@@ -32,6 +32,7 @@ class Finding:
     fix: str = ""
     stack: tuple[str, ...] = ()
     detail: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    process: int | None = None  # the pid that found it, in an audit that followed several
 
     def __post_init__(self) -> None:
         rule = rules.get(self.code)  # raises KeyError for a code that is not in the catalog
@@ -68,6 +69,7 @@ class Finding:
         }
         if self.detail:
             out["detail"] = dict(self.detail)
+        out["process"] = self.process
         return out
 
 
@@ -113,10 +115,12 @@ class Report:
     profile: str | None = None
     outcome: Outcome | None = None
     patches: tuple[Mapping[str, Any], ...] = ()
+    processes: tuple[Mapping[str, Any], ...] = ()  # {"pid", "role", "argv"}: main first
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "findings", tuple(sort_findings(self.findings)))
         object.__setattr__(self, "patches", tuple(self.patches))
+        object.__setattr__(self, "processes", tuple(self.processes))
 
     def summary(self) -> dict[str, int]:
         counts = dict.fromkeys(SEVERITIES, 0)
@@ -137,6 +141,7 @@ class Report:
             "gevent": gevent.__version__,
             "platform": sys.platform,
             "outcome": self.outcome.as_dict() if self.outcome else None,
+            "processes": [dict(p) for p in self.processes],
             "patches": [dict(p) for p in self.patches],
             "findings": [f.as_dict() for f in self.findings],
             "summary": self.summary(),

@@ -57,7 +57,7 @@ def test_json_is_schema_1_exactly() -> None:
     data = json.loads(render(sample(), "json"))
     assert list(data) == [
         "schema", "patchkit", "target", "mode", "profile", "python", "gevent", "platform",
-        "outcome", "patches", "findings", "summary",
+        "outcome", "processes", "patches", "findings", "summary",
     ]  # fmt: skip
     assert data["schema"] == 1
     assert data["outcome"] == {"status": "completed", "exit_code": 0, "duration_s": 0.41}
@@ -65,6 +65,7 @@ def test_json_is_schema_1_exactly() -> None:
     first = data["findings"][0]
     assert list(first) == [
         "code", "name", "severity", "message", "module", "file", "line", "object", "fix", "stack",
+        "process",
     ]  # fmt: skip
     assert (first["code"], first["file"], first["line"]) == ("PK102", "/abs/retry.py", 3)
 

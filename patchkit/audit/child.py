@@ -24,6 +24,7 @@ import traceback
 from typing import Any
 
 from patchkit import _frames, _real, imports, runner
+from patchkit.audit import follow
 from patchkit.audit.protocol import ChildResult, ChildSpec
 from patchkit.detect.collect import collect
 from patchkit.detect.watch import Watch
@@ -41,6 +42,7 @@ class Session:
 
     def __init__(self, spec: ChildSpec) -> None:
         self.spec = spec
+        self.results = follow.results_file(spec.results_dir)
         self.watch = Watch(spec.threshold)
         self.lock = _real.allocate_lock()
         self.writer: int | None = None  # the thread writing now (a signal may interrupt it)
@@ -118,7 +120,7 @@ class Session:
             self.watch.stop()
         findings = self.watch.findings(include_ongoing=ongoing or not on_hub)
         findings += _scan_findings()
-        ChildResult(outcome, findings, _patch_records(), pid=self.pid).write(self.spec.results)
+        ChildResult(outcome, findings, _patch_records(), pid=self.pid).write(self.results)
         self.written = True
 
     def fail(self, error: PatchkitError) -> int:
@@ -126,7 +128,7 @@ class Session:
         with self.lock:
             message = str(error).splitlines()[0] if str(error) else type(error).__name__
             result = ChildResult(Outcome("exit", 2), error=message, pid=self.pid)
-            result.write(self.spec.results)
+            result.write(self.results)
             self.written = True
         return 2
 
@@ -239,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     tripwires.install()
     session = Session(spec)
     session.arm()
+    follow.arm(session)
     try:
         if spec.profile:
             from patchkit.manager import apply

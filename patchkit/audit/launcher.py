@@ -22,6 +22,7 @@ from collections.abc import Iterator
 
 from patchkit import _real
 from patchkit._frames import is_patchkit_file
+from patchkit.audit import merge
 from patchkit.audit.protocol import ChildResult, ChildSpec
 from patchkit.audit.tree import ProcessTree
 from patchkit.errors import PatchkitError
@@ -60,7 +61,7 @@ def run_child(
             threshold=threshold,
             duration=duration,
             deadline=_real.monotonic() + timeout,
-            results=os.path.join(tmp, "results.json"),
+            results_dir=tmp,
             stacks=os.path.join(tmp, "stacks.txt"),
             stop_file=os.path.join(tmp, "stop"),
             stop_grace=STOP_SIGINT_S + STOP_SIGTERM_S / 2,
@@ -86,15 +87,18 @@ def _run(spec: ChildSpec, spec_path: str, interrupts: list[int]) -> ChildResult:
         try:
             stopped_by, timed_out = _supervise(proc, spec, tree, interrupts)
         finally:
+            # Followed processes still alive (workers, pool children) write their findings on
+            # SIGTERM; the group is killed once they have, or after the grace period.
+            _signal_group(proc, signal.SIGTERM)
+            merge.wait_for_all(spec.results_dir, GRACE_S)
             _signal_group(proc, signal.SIGKILL)
             proc.wait()
-            ended = tree.kill_all()
+            tree.kill_all()
         wall = _real.perf_counter() - started
     finally:
         tree.close()
     result = _collect(spec, proc.returncode, stopped_by, timed_out, wall)
-    processes = tuple(sorted(ended | {proc.pid}))
-    return dataclasses.replace(result, pid=proc.pid, processes=processes)
+    return dataclasses.replace(result, pid=proc.pid)
 
 
 @contextlib.contextmanager
@@ -175,16 +179,22 @@ def _signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:
 def _collect(
     spec: ChildSpec, returncode: int, stopped_by: str | None, timed_out: bool, wall: float
 ) -> ChildResult:
-    result = ChildResult.read(spec.results)
-    if result is not None and result.error:
-        return ChildResult(Outcome("exit", returncode, wall), error=result.error)
+    merged = merge.read_all(spec.results_dir)  # every process the audit followed
+    if merged.error:
+        return ChildResult(Outcome("exit", returncode, wall), error=merged.error)
+    outcome = merged.outcome
+    lost = outcome is None
+    base = ChildResult(
+        outcome or Outcome("exit", returncode, wall),
+        merged.findings,
+        merged.patches,
+        processes=merged.processes,
+    )
     if stopped_by is not None:
-        lost = result is None
-        base = result or ChildResult(Outcome("exit", returncode, wall))
         return dataclasses.replace(base, outcome=_stopped(spec, stopped_by, base, lost, wall))
-    if result is None:
-        return ChildResult(_lost_outcome(spec, returncode, timed_out, wall))
-    return result
+    if lost:
+        return dataclasses.replace(base, outcome=_lost_outcome(spec, returncode, timed_out, wall))
+    return base
 
 
 def _stopped(spec: ChildSpec, by: str, base: ChildResult, lost: bool, wall: float) -> Outcome:

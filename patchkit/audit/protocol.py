@@ -2,7 +2,8 @@
 
 The launcher writes a ``ChildSpec`` to a file in its temporary directory and passes the path (not
 the spec: a target's arguments can exceed what argv holds); the child writes a ``ChildResult``
-to ``spec.results``. Neither side builds or reads loose dicts.
+to ``results-<pid>.json`` in ``spec.results_dir``, one per process it follows
+(``patchkit.audit.follow``). Neither side builds or reads loose dicts.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class ChildSpec:
     timeout: float
     threshold: float
     deadline: float
-    results: str
+    results_dir: str  # every followed process writes results-<pid>.json here
     stacks: str
     stop_file: str
     stop_grace: float
@@ -80,7 +81,7 @@ class ChildResult:
     patches: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     pid: int | None = None
-    processes: tuple[int, ...] = ()
+    processes: tuple[dict[str, Any], ...] = ()  # {"pid", "role", "argv"}, main first
 
     def to_json(self) -> str:
         return json.dumps(
@@ -90,7 +91,7 @@ class ChildResult:
                 "patches": [dict(p) for p in self.patches],
                 "error": self.error,
                 "pid": self.pid,
-                "processes": list(self.processes),
+                "processes": [dict(p) for p in self.processes],
             },
             default=str,
         )
@@ -106,7 +107,7 @@ class ChildResult:
             [dict(p) for p in data.get("patches") or ()],
             data.get("error"),
             data.get("pid"),
-            tuple(data.get("processes") or ()),
+            tuple(dict(p) for p in data.get("processes") or ()),
         )
 
     def write(self, path: str) -> None:
@@ -141,6 +142,7 @@ def finding_from_dict(item: Mapping[str, Any]) -> Finding:
         fix=item.get("fix") or "",
         stack=tuple(item.get("stack") or ()),
         detail=item.get("detail") or {},
+        process=item.get("process"),
     )
 
 

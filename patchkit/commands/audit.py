@@ -9,6 +9,7 @@ every word after it belongs to the target.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -95,9 +96,7 @@ def main(argv: Sequence[str]) -> int:
         ignore=options.ignore,
         config_ignore=config_ignore,
     )
-    report = Report(
-        tuple(findings), report.target, report.mode, report.profile, report.outcome, report.patches
-    )
+    report = dataclasses.replace(report, findings=tuple(findings))
     _emit(report, options)
     return status(report, options.fail_on)
 
@@ -136,6 +135,7 @@ def _run(target: Target, options: argparse.Namespace) -> Report:
         _applied_profile(result.patches) or options.profile,
         _as_the_os_saw_it(result.outcome),
         tuple(result.patches),
+        tuple(result.processes),
     )
 
 
@@ -167,7 +167,7 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     seen: set[tuple[object, ...]] = set()
     out = []
     for finding in findings:
-        key = (finding.code, finding.file, finding.line, finding.message)
+        key = (finding.code, finding.file, finding.line, finding.message, finding.process)
         if key not in seen:
             seen.add(key)
             out.append(finding)

@@ -44,6 +44,8 @@ def as_sarif(report: Report) -> dict[str, Any]:
         "results": [_result(f, index[f.code], here) for f in report.findings],
         "invocations": [_invocation(report)],
     }
+    if report.processes:
+        run["properties"] = {"processes": [dict(p) for p in report.processes]}
     if here is not None:
         run["originalUriBaseIds"] = {ROOT: {"uri": _file_uri(os.path.join(here, ""))}}
     return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
@@ -76,6 +78,10 @@ def _result(finding: Finding, rule_index: int, here: str | None) -> dict[str, An
         result["locations"] = [{"physicalLocation": physical}]
     if finding.stack:
         result["properties"]["stack"] = list(finding.stack)
+    if finding.process is not None:
+        result["properties"]["process"] = finding.process
+        if finding.detail.get("processes"):
+            result["properties"]["processes"] = list(finding.detail["processes"])
     return result
 
 

@@ -18,13 +18,16 @@ def render(report: Report, color: bool = False) -> str:
         lines.append(paint("bold", f"{title}: {report.target} ({report.mode})"))
     if report.outcome is not None:
         lines += _outcome(report.outcome, paint)
+    names = _process_names(report)
+    if len(names) > 1:  # a prefork server or a pool: say which processes were audited
+        lines.append("processes: " + ", ".join(names.values()))
     for severity in SEVERITIES:
         group = [f for f in report.findings if f.severity == severity]
         if not group:
             continue
         lines += ["", paint(severity, f"{severity.upper()}S ({len(group)})")]
         for finding in group:
-            lines += _finding(finding, paint)
+            lines += _finding(finding, paint, names if len(names) > 1 else {})
     lines += ["", _summary(report)]
     return _relative("\n".join(lines).lstrip("\n") + "\n")
 
@@ -38,10 +41,26 @@ def _relative(text: str) -> str:
     return text.replace(here, "") if here != os.sep else text
 
 
-def _finding(finding: Finding, paint) -> list[str]:
+def _finding(finding: Finding, paint, names: dict[int, str]) -> list[str]:
     head = f"{finding.location}: {paint(finding.severity, finding.code)} {finding.name}"
     out = [head, f"    {finding.message}", f"    {paint('dim', 'fix:')} {finding.fix}"]
+    pids = list(finding.detail.get("processes") or [finding.process])
+    where = [names[pid] for pid in pids if pid in names]
+    if where:
+        out.insert(1, f"    {paint('dim', 'in')} {', '.join(where)}")
     out += [f"    {paint('dim', 'at')} {frame}" for frame in finding.stack[-5:]]
+    return out
+
+
+def _process_names(report: Report) -> dict[int, str]:
+    """``{pid: "worker 2 (pid 4711)"}``: workers and children numbered in the order they started."""
+    out: dict[int, str] = {}
+    seen: dict[str, int] = {}
+    for proc in report.processes:
+        role = proc.get("role", "child")
+        seen[role] = seen.get(role, 0) + 1
+        number = "" if role == "main" else f" {seen[role]}"
+        out[proc["pid"]] = f"{role}{number} (pid {proc['pid']})"
     return out
 
 
