@@ -24,8 +24,8 @@ import pytest
 
 from tests.helpers import clean_env, run_patchkit, write
 
-# How the audit of a server is stopped after the test's traffic: --duration S (the audit stops
-# the target itself, outcome "stopped"); None sends SIGINT to the audit instead (outcome "interrupted").
+# How the audit of a server is stopped after the traffic: --duration S (the audit stops the
+# target itself: outcome "stopped"); None sends SIGINT to the audit (outcome "interrupted").
 DURATION: float | None = 8.0
 
 STALE_APP = """

@@ -46,6 +46,7 @@ class Session:
         self.watch = Watch(spec.threshold)
         self.lock = _real.allocate_lock()
         self.writer: int | None = None  # the thread writing now (a signal may interrupt it)
+        self.pending_signal: int | None = None  # a SIGTERM that arrived during that write
         self.written = False
         self.target_done = False
         self.pid = os.getpid()
@@ -73,6 +74,11 @@ class Session:
 
     def _on_sigterm(self, signum: int, _frame: Any) -> None:
         """As python would die of it, but with the findings written first."""
+        if self.writer == _real.get_ident():
+            # It interrupted this thread's own write (an os._exit or the end of the run): dying
+            # now would lose the results. finish() re-delivers it once the write is done.
+            self.pending_signal = signum
+            return
         if os.getpid() == self.pid:
             name = signal.Signals(signum).name
             self.finish(Outcome("killed", -signum, message=f"killed by {name}"), ongoing=True)
@@ -110,6 +116,10 @@ class Session:
                 self._write(outcome, ongoing)
             finally:
                 self.writer = None
+        pending, self.pending_signal = self.pending_signal, None
+        if pending is not None:
+            signal.signal(pending, signal.SIG_DFL)
+            os.kill(os.getpid(), pending)
 
     def _write(self, outcome: Outcome, ongoing: bool) -> None:
         if outcome.duration_s is None:

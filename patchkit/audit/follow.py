@@ -124,6 +124,7 @@ def _rearm(session: Any) -> None:
 
     session.lock = _real.allocate_lock()  # another thread may have held it at the fork
     session.writer = None
+    session.pending_signal = None
     session.written = False
     session.target_done = False
     session.pid = os.getpid()
