@@ -54,6 +54,11 @@ def is_gevent_file(filename: str) -> bool:
     return filename.startswith(toolchain_dirs()[0])
 
 
+def is_installed_file(path: str | None) -> bool:
+    """Code pip installed, as opposed to the user's project (which may live anywhere)."""
+    return bool(path) and any(part in path for part in _SITE_DIRS)  # type: ignore[operator]
+
+
 def is_app_file(filename: str) -> bool:
     """True for code the user wrote or installed (not the stdlib, gevent, greenlet or patchkit)."""
     if filename.startswith("<frozen") or filename.startswith(toolchain_dirs()):

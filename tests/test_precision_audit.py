@@ -101,3 +101,42 @@ assert result["gap"] >= 0.25, result
     codes = {f["code"] for f in report["findings"]}
     assert "PK102" not in codes
     assert "PK301" in codes, report["findings"]
+
+
+def test_a_librarys_prepatch_bookkeeping_lock_is_not_reported(tmp_path: Path) -> None:
+    pytest.importorskip("sqlalchemy")
+    app = write(
+        tmp_path / "app.py",
+        HUB_GAP
+        + """
+import sqlalchemy.util  # before patching: sqlalchemy's symbol._lock is a real lock
+import gevent.monkey
+gevent.monkey.patch_all()
+import gevent
+
+def make_symbols():  # every symbol() takes symbol._lock; greenlets contend for it
+    gevent.joinall([gevent.spawn(sqlalchemy.util.symbol, f"s{i}") for i in range(200)])
+
+result = hub_gap(make_symbols)
+assert result["error"] is None and result["gap"] < 0.1, result
+""",
+    )
+    report = _audit(app)
+    assert report["outcome"]["status"] == "completed", report["outcome"]
+    pk105 = [f for f in report["findings"] if f["code"] == "PK105"]
+    assert pk105 == [], pk105
+
+
+def test_the_users_own_prepatch_lock_is_still_reported(tmp_path: Path) -> None:
+    write(tmp_path / "stats.py", "import threading\nLOCK = threading.Lock()\n")
+    app = write(
+        tmp_path / "app.py",
+        """
+        import stats
+        import gevent.monkey
+        gevent.monkey.patch_all()
+        """,
+    )
+    report = _audit(app)
+    objects = [f["object"] for f in report["findings"] if f["code"] == "PK105"]
+    assert objects == ["threading.Lock"], report["findings"]

@@ -225,3 +225,28 @@ def test_watch_started_after_full_patching_uses_the_real_thread_primitives() -> 
     )
     (duration,) = json_from_stdout(proc)
     assert 0.25 < duration < 0.6
+
+
+def test_a_stall_deep_in_a_call_chain_keeps_the_users_outermost_frame() -> None:
+    proc = run_python(
+        PRELUDE
+        + """
+def busy(n):
+    if n:
+        return busy(n - 1)
+    t = time.perf_counter()
+    while time.perf_counter() - t < 0.3:
+        pass
+
+def handler():  # OUTER
+    busy(40)
+
+with patchkit.watch(0.1) as w:
+    gevent.spawn(handler).join()
+report(w)
+"""
+    )
+    data = json_from_stdout(proc)
+    (finding,) = [f for f in data["findings"] if f["code"] == "PK302"]
+    assert finding["stack"][0].endswith(" in handler"), finding["stack"]
+    assert finding["stack"][-1].endswith(" in busy"), finding["stack"]

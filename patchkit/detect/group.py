@@ -15,19 +15,13 @@ from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
 from typing import Any
 
-from patchkit._frames import stdlib_dirs
+from patchkit._frames import is_installed_file, stdlib_dirs
 from patchkit.findings import SEVERITIES, Finding
 
 GROUPED_CODES = frozenset({"PK102", "PK103", "PK104", "PK105"})
-_INSTALLED = ("site-packages", "dist-packages")
 _MAX_HOPS = 50  # an importer chain longer than this is a cycle in the records, not real
 
 Importer = Callable[[str], "str | None"]
-
-
-def is_installed_file(path: str | None) -> bool:
-    """Code pip installed, as opposed to the user's project (which may live anywhere)."""
-    return bool(path) and any(part in path for part in _INSTALLED)  # type: ignore[operator]
 
 
 def group_installed(

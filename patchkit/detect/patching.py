@@ -54,7 +54,8 @@ def late(holders: Iterable[str], book: Ledger | None = None) -> list[Finding]:
 
 def _imported(module: str, by: str | None) -> str:
     """Where the user's code brought ``module`` in: its own import, or the package it came with."""
-    from patchkit.detect.group import is_installed_file, root_import
+    from patchkit._frames import is_installed_file
+    from patchkit.detect.group import root_import
 
     if by and is_installed_file(by.rpartition(":")[0]):
         site, top = root_import(module)

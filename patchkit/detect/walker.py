@@ -12,6 +12,7 @@ import sys
 import types
 from typing import Any
 
+from patchkit._frames import is_installed_file
 from patchkit.detect import natives, originals
 from patchkit.detect.locate import line_of
 from patchkit.findings import Finding
@@ -267,6 +268,8 @@ class Walker:
         self, name: str, path: str | None, where: tuple[str, ...], value: Any, label: str = ""
     ) -> None:
         row = self._verdicts[type(value)]
+        if row.library_instances and is_installed_file(path):
+            return  # measured harmless where libraries keep them (see the row)
         label = label or f"{name}.{'.'.join(where)}"
         message = f"{label} was made by {row.maker}() before patching: {row.instance}"
         line = line_of(path, where)

@@ -20,13 +20,12 @@ from patchkit import _real
 from patchkit._frames import (
     Entry,
     entries_location,
-    format_entries,
     frame_entries,
     greenlet_label,
     is_patchkit_file,
 )
 from patchkit.detect import tripwires
-from patchkit.detect.lag import LagProbe, lag_findings, merge
+from patchkit.detect.lag import LagProbe, lag_findings, merge, stack_lines
 from patchkit.findings import Finding
 
 _clock = _real.perf_counter
@@ -239,7 +238,8 @@ class Watch:
 def _stall(duration: float, label: str, entries: list[Entry], ongoing: bool = False) -> Stall:
     # A stall never points at patchkit (a tripwire a greenlet was spawned on directly).
     file, line = entries_location([e for e in entries if not is_patchkit_file(e[0])])
-    return Stall(duration, label, tuple(format_entries(entries)), file, line, ongoing)
+    # Deep inside a library, the innermost frames and the user's outermost one are what matter.
+    return Stall(duration, label, tuple(stack_lines(entries)), file, line, ongoing)
 
 
 def stall_findings(

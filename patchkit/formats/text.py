@@ -48,8 +48,18 @@ def _finding(finding: Finding, paint, names: dict[int, str]) -> list[str]:
     where = [names[pid] for pid in pids if pid in names]
     if where:
         out.insert(1, f"    {paint('dim', 'in')} {', '.join(where)}")
-    out += [f"    {paint('dim', 'at')} {frame}" for frame in finding.stack[-5:]]
+    out += [
+        "    ..." if frame == "..." else f"    {paint('dim', 'at')} {frame}"
+        for frame in _shown(finding.stack)
+    ]
     return out
+
+
+def _shown(stack: tuple[str, ...]) -> list[str]:
+    """The outermost frame (where the user's code started it) and the innermost four."""
+    if len(stack) <= 5:
+        return list(stack)
+    return [stack[0], "...", *stack[-4:]]
 
 
 def _process_names(report: Report) -> dict[int, str]:
