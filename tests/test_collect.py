@@ -190,7 +190,8 @@ def test_pk201_states_the_fact_without_contradicting_itself(tmp_path: Path) -> N
     report = audit(tmp_path, APPS["PK201"])
     (finding,) = [f for f in report["findings"] if f["code"] == "PK201"]
     message = finding["message"]
-    assert message.startswith("psycopg2 does its I/O in C and was not made cooperative"), message
+    assert message.startswith("psycopg2 does its I/O in C and this process has not made it"), message
+    assert "`psycopg2.extensions.get_wait_callback() is set` is false" in message
     assert "stops all greenlets" in message
     assert "is not made cooperative (" not in message  # the old contradictory wording
 

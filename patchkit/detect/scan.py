@@ -125,6 +125,6 @@ def _native_message(row: natives.NativeClient) -> str:
             f"cooperative ({row.how}): unless it was, {harm}"
         )
     return (
-        f"{row.library} does its I/O in C and was not made cooperative (that takes: {row.how}): "
-        f"{harm}"
+        f"{row.library} does its I/O in C and this process has not made it cooperative (checked: "
+        f"`{row.how}` is false): {harm}"
     )
