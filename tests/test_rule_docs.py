@@ -42,3 +42,9 @@ def test_every_rule_names_the_module_that_makes_its_finding() -> None:
         maker = (ROOT / rule.detector[0]).read_text()
         assert f'"{rule.code}"' in maker, f"{rule.code}: {rule.detector[0]} never makes it"
         assert f"Checked in `{rule.detector[0]}`" in rules.page(rule.code)
+
+
+def test_mkdocs_nav_lists_every_rule_page() -> None:
+    nav = (ROOT / "mkdocs.yml").read_text()
+    for code in rules.codes():
+        assert f"- {code}: rules/{code}.md" in nav, f"add {code} to the Rules nav in mkdocs.yml"
