@@ -22,6 +22,9 @@ class Rule:
     example: str = ""
     use_instead: str = ""
     profiles: str = "all profiles that patch the affected module"
+    # Where the check lives (ruff-style: every rule page says so): repository paths, the module
+    # that makes the finding first. ``tests/test_rule_docs.py`` checks that each path exists.
+    detector: tuple[str, ...] = ()
 
 
 CATALOG: tuple[Rule, ...] = (
@@ -56,6 +59,7 @@ CATALOG: tuple[Rule, ...] = (
             "import redis"
         ),
         profiles=("every profile: the earlier the patch, the less there is to find"),
+        detector=("patchkit/detect/patching.py", "patchkit/detect/walker.py"),
     ),
     Rule(
         "PK102",
@@ -97,6 +101,7 @@ CATALOG: tuple[Rule, ...] = (
             "profiles that patch the original's module: `time`, `thread`, `socket`, `dns`, "
             "`select`, `queue` (`full` has them all; `network` only socket, dns, ssl and select)"
         ),
+        detector=("patchkit/detect/walker.py", "patchkit/detect/originals.py"),
     ),
     Rule(
         "PK103",
@@ -137,6 +142,7 @@ CATALOG: tuple[Rule, ...] = (
             "        time.sleep(seconds)           # looked up at call time"
         ),
         profiles=("as PK102"),
+        detector=("patchkit/detect/walker.py", "patchkit/detect/originals.py"),
     ),
     Rule(
         "PK104",
@@ -180,6 +186,7 @@ CATALOG: tuple[Rule, ...] = (
             "    def run(self): ..."
         ),
         profiles=("profiles that patch `thread`, `socket`, `ssl`, `select` or `subprocess`"),
+        detector=("patchkit/detect/walker.py", "patchkit/detect/originals.py"),
     ),
     Rule(
         "PK105",
@@ -217,6 +224,11 @@ CATALOG: tuple[Rule, ...] = (
             "_request = threading.local()      # per greenlet"
         ),
         profiles=("profiles that patch `thread` (`full`), `select` or `socket`"),
+        detector=(
+            "patchkit/detect/walker.py",
+            "patchkit/detect/deep.py",
+            "patchkit/detect/prepatch_kinds.py",
+        ),
     ),
     Rule(
         "PK106",
@@ -244,6 +256,7 @@ CATALOG: tuple[Rule, ...] = (
             "# gunicorn -k patchkit.gunicorn.GeventWorker app:app"
         ),
         profiles=("all profiles"),
+        detector=("patchkit/detect/patching.py",),
     ),
     Rule(
         "PK107",
@@ -273,6 +286,7 @@ CATALOG: tuple[Rule, ...] = (
             "threading.Thread(target=poll_metrics, daemon=True).start()"
         ),
         profiles=("all profiles"),
+        detector=("patchkit/detect/patching.py",),
     ),
     Rule(
         "PK108",
@@ -300,6 +314,7 @@ CATALOG: tuple[Rule, ...] = (
             "import patchkit.auto\nimport dns.resolver                  # captures the patched one"
         ),
         profiles=("all profiles"),
+        detector=("patchkit/detect/patching.py",),
     ),
     Rule(
         "PK201",
@@ -337,6 +352,11 @@ CATALOG: tuple[Rule, ...] = (
             "conn = psycopg2.connect(DSN)"
         ),
         profiles=("every profile that patches `socket` (`full`, `nothread`, `network`)"),
+        detector=(
+            "patchkit/detect/scan.py",
+            "patchkit/detect/walker.py",
+            "patchkit/detect/natives.py",
+        ),
     ),
     Rule(
         "PK301",
@@ -363,6 +383,7 @@ CATALOG: tuple[Rule, ...] = (
         profiles=(
             "every profile; `audit` installs the tripwires before the target imports anything"
         ),
+        detector=("patchkit/detect/tripwires.py", "patchkit/detect/originals.py"),
     ),
     Rule(
         "PK302",
@@ -392,6 +413,7 @@ CATALOG: tuple[Rule, ...] = (
             "    data = pool.apply(re.match, (SLOW_PATTERN, body))"
         ),
         profiles=("every profile"),
+        detector=("patchkit/detect/watch.py", "patchkit/detect/lag.py"),
     ),
     Rule(
         "PK501",
@@ -417,6 +439,7 @@ CATALOG: tuple[Rule, ...] = (
             "from gevent import monkey\nmonkey.patch_all()\nimport requests   # noqa: E402"
         ),
         profiles=("every profile (static: nothing is run)"),
+        detector=("patchkit/detect/static.py",),
     ),
     Rule(
         "PK502",
@@ -443,6 +466,7 @@ CATALOG: tuple[Rule, ...] = (
         ),
         use_instead=("import patchkit.auto\nimport myapp\n\ndef main():\n    myapp.serve()"),
         profiles=("every profile (static: nothing is run)"),
+        detector=("patchkit/detect/static.py",),
     ),
 )
 
@@ -476,6 +500,11 @@ def parse_codes(words: str | Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def checked_in(rule: Rule) -> str:
+    """Where the rule's check lives, as Markdown: the first path makes the finding."""
+    return ", ".join(f"`{path}`" for path in rule.detector)
+
+
 def page(code: str) -> str:
     """The rule's documentation as Markdown: ``docs/rules/PKxxx.md`` and ``patchkit explain``."""
     rule = get(code)
@@ -484,6 +513,8 @@ def page(code: str) -> str:
             f"# {rule.code} {rule.name}",
             "",
             f"Severity: **{rule.severity}**. Applies to: {rule.profiles}.",
+            "",
+            f"Checked in {checked_in(rule)}.",
             "",
             "## What it does",
             rule.what or rule.summary,

@@ -31,3 +31,20 @@ def test_index_links_every_rule_page() -> None:
     for code in rules.codes():
         assert f"[{code}]({code}.md)" in index
         assert (ROOT / "docs" / "rules" / f"{code}.md").exists()
+
+
+def test_every_rule_names_the_module_that_makes_its_finding() -> None:
+    """Each page says where its check lives (ruff-style); a moved check must move the name too."""
+    for rule in rules.CATALOG:
+        assert rule.detector, rule.code
+        for path in rule.detector:
+            assert (ROOT / path).is_file(), f"{rule.code}: {path} does not exist"
+        maker = (ROOT / rule.detector[0]).read_text()
+        assert f'"{rule.code}"' in maker, f"{rule.code}: {rule.detector[0]} never makes it"
+        assert f"Checked in `{rule.detector[0]}`" in rules.page(rule.code)
+
+
+def test_mkdocs_nav_lists_every_rule_page() -> None:
+    nav = (ROOT / "mkdocs.yml").read_text()
+    for code in rules.codes():
+        assert f"- {code}: rules/{code}.md" in nav, f"add {code} to the Rules nav in mkdocs.yml"

@@ -27,11 +27,12 @@ def pages() -> dict[Path, str]:
         "Generated from `patchkit/rules.py` by `python tools/gen_rule_docs.py`; do not edit.",
         "`python -m patchkit explain CODE` prints the same page.",
         "",
-        "| code | name | severity | reports |",
-        "|---|---|---|---|",
+        "| code | name | severity | reports | checked in |",
+        "|---|---|---|---|---|",
     ]
     lines += [
-        f"| [{r.code}]({r.code}.md) | {r.name} | {r.severity} | {r.summary} |"
+        f"| [{r.code}]({r.code}.md) | {r.name} | {r.severity} | {r.summary} "
+        f"| {rules.checked_in(r)} |"
         for r in rules.CATALOG
     ]
     out[OUT / "index.md"] = "\n".join(lines) + "\n"
