@@ -11,6 +11,7 @@ profile name into a patch set, built-ins included, is ``patchkit.profiles``'s jo
 from __future__ import annotations
 
 import configparser
+import dataclasses
 import os
 import re
 import sys
@@ -68,7 +69,7 @@ def load_config(start: str | os.PathLike[str] | None = None) -> ProjectConfig:
     config = found if found is not None else ProjectConfig()
     env = os.environ.get(ENV_PROFILE, "").strip()
     if env:
-        return ProjectConfig(env, config.ignore, config.profiles, config.source, ENV_PROFILE)
+        return dataclasses.replace(config, profile=env, profile_origin=ENV_PROFILE)
     return config
 
 
