@@ -36,8 +36,9 @@ def collect(
     """
     if gevent_in_use is None and (patched() or hub_created()):
         gevent_in_use = True
-    found = scan_findings(modules, gevent_in_use=gevent_in_use) + patching.findings()
-    found += deep.prepatch_objects(modules)
+    visited: list[Any] = []  # what the module walk read, reused by the deep walk
+    found = scan_findings(modules, gevent_in_use=gevent_in_use, visited=visited)
+    found += patching.findings() + deep.prepatch_objects(modules, visited=visited)
     found = deliberate.without_deliberate(found)
     return group.group_installed(found, loaded_before_patch=_loaded_before_patch())
 

@@ -15,16 +15,17 @@ import itertools
 import sys
 import types
 from collections import deque
-from collections.abc import Iterator, Mapping
-from operator import itemgetter
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from patchkit.detect import prepatch_kinds
 from patchkit.detect.locate import line_of
 from patchkit.findings import Finding
 
-_VALUE = itemgetter(1)
 CONTAINER_LIMIT = 256  # items read per container: a bigger one is data, not plumbing
+# Items looked at to call a builtin container plain data (strings, numbers, functions): tables
+# are homogeneous, and one that holds objects shows it in its first entries.
+_PLAIN_SAMPLE = 32
 _SKIP_ROOTS = frozenset({"gevent", "greenlet", "zope", "patchkit", "__mp_main__"})
 _OWN_TYPES = ("gevent", "greenlet", "zope", "patchkit")  # their objects hold real ones on purpose
 _LEAF, _CHECK, _MAPPING, _SEQUENCE, _OBJECT, _METHOD = range(6)
@@ -60,20 +61,35 @@ def prepatch_objects(
     *,
     max_depth: int = 6,
     max_objects: int = 20000,
+    visited: list[tuple[str, dict[str, Any], list[Any], set[type]]] | None = None,
 ) -> list[Finding]:
     """PK105 findings for harmful objects made before patching, held below module globals.
 
     ``max_depth`` counts attribute hops (opening an object); indexing into a container is free,
     and the values of the deepest opened objects are still checked. ``max_objects`` bounds how
     many objects are opened. A module global that is itself such an object is the walker's
-    finding, not this one's: only objects at least one hop down are reported.
+    finding, not this one's: only objects at least one hop down are reported. ``visited`` is
+    the module walk's record of what it read (``scan_findings(visited=...)``): given, the roots
+    come from it instead of a second pass over every module's globals.
     """
     kinds = prepatch_kinds.originals()
     if not kinds.exact and kinds.socket is None:
         return []  # nothing patched: nothing was made "before patching"
     walk = _Walk(kinds, max_depth, max_objects)
-    walk.run(_roots(sys.modules if modules is None else modules))
+    if visited is None:
+        visited = list(_read(_roots(sys.modules if modules is None else modules)))
+    walk.run(sorted(visited, key=lambda root: root[0] != "__main__"))  # the app's own first
     return walk.findings()
+
+
+def _read(
+    roots: Iterator[tuple[str, Any]],
+) -> Iterator[tuple[str, dict[str, Any], list[Any], set[type]]]:
+    for name, module in roots:
+        namespace = getattr(module, "__dict__", None)
+        if type(namespace) is dict:
+            values = list(namespace.values())
+            yield name, namespace, values, set(map(type, values))
 
 
 def _roots(modules: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
@@ -123,13 +139,12 @@ class _Walk:
         self.nodes: list[tuple[int, tuple[str, Any], Any]] = []
         self.hits: list[tuple[int, prepatch_kinds.Kind]] = []
 
-    def run(self, roots: Iterator[tuple[str, Any]]) -> None:
+    def run(self, roots: Iterable[tuple[str, dict[str, Any], list[Any], set[type]]]) -> None:
         queue: deque[tuple[int, int]] = deque()  # (node, depth)
-        for name, module in roots:
-            namespace = getattr(module, "__dict__", None)
-            if type(namespace) is not dict:
+        for name, namespace, values, present in roots:
+            if name.partition(".")[0] in _SKIP_ROOTS:
                 continue
-            for attr, value in self._candidates(namespace):
+            for attr, value in self._candidates(namespace, values, present):
                 if attr[:2] == "__" or id(value) in self.seen or self._plain_data(value):
                     continue
                 self.seen.add(id(value))
@@ -143,20 +158,21 @@ class _Walk:
             for step, child in self._children(self.nodes[node][2]):
                 self._reach(node, depth, step, child, queue)
 
-    def _candidates(self, namespace: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    def _candidates(
+        self, namespace: dict[str, Any], values: list[Any], present: set[type]
+    ) -> Iterator[tuple[str, Any]]:
         """The globals whose type may hold something, chosen in C.
 
         Most globals are functions, classes and modules: the set of types present minus the
         leaf types says whether a module needs a look at all, and ``compress`` picks the few
         values that do without a Python-level step per global (the scan's speed budget).
         """
-        items = list(namespace.items())
-        present = set(map(type, map(_VALUE, items)))
-        present.difference_update(self.leaf)
-        wanted = {kind for kind in present if self._verdict(kind)[0] is not _LEAF}
-        if not wanted:
+        kinds = present - self.leaf
+        wanted = {kind for kind in kinds if self._verdict(kind)[0] is not _LEAF}
+        if not wanted or len(values) != len(namespace):  # changed since it was read: skip it
             return iter(())
-        return itertools.compress(items, map(wanted.__contains__, map(type, map(_VALUE, items))))
+        pairs = zip(namespace, values, strict=False)  # same length: checked above
+        return itertools.compress(pairs, map(wanted.__contains__, map(type, values)))
 
     def _top_level_hit(self, node: int, value: Any) -> bool:
         verdict, how = self._verdict(type(value))
@@ -190,7 +206,7 @@ class _Walk:
         if kind not in _PLAIN:
             return False
         items = dict.values(value) if kind is dict else value
-        return not self._may_hold(itertools.islice(items, CONTAINER_LIMIT))
+        return not self._may_hold(itertools.islice(items, _PLAIN_SAMPLE))
 
     def _may_hold(self, values: Any) -> bool:
         """Whether any value is of a type not known to be a leaf: a set difference in C."""

@@ -60,12 +60,21 @@ def _groupable(finding: Finding, early: set[str] | None) -> bool:
     return early is None or (finding.module or "") in early
 
 
+_FILES_CACHE: list[Any] = [None, None]  # (key, map): repeated scans of the same process
+
+
 def _module_files(modules: Mapping[str, ModuleType | None]) -> dict[str, str]:
+    """``{file: module name}``; kept while the set of loaded modules looks the same (it only
+    names importers in messages, so a stale entry costs a label, never a finding)."""
+    key = (id(modules), len(modules))
+    if _FILES_CACHE[0] == key:
+        return _FILES_CACHE[1]
     out = {}
     for name, module in list(modules.items()):
         path = getattr(module, "__file__", None)
         if isinstance(path, str):
             out.setdefault(path, name)
+    _FILES_CACHE[:] = [key, out]
     return out
 
 

@@ -41,15 +41,20 @@ _SKIP_TOP = frozenset(
 
 
 def scan_findings(
-    modules: Mapping[str, Any] | None = None, *, gevent_in_use: bool | None = None
+    modules: Mapping[str, Any] | None = None,
+    *,
+    gevent_in_use: bool | None = None,
+    visited: list[Any] | None = None,
 ) -> list[Finding]:
     """PK101-PK105 and PK201 over ``modules`` (default: ``sys.modules``).
 
     ``gevent_in_use`` decides PK201: a C client only stops greenlets where greenlets run.
     ``None`` means "if this walk found harm or anything was monkey-patched"; ``collect`` decides
-    it from the process (a hub counts too).
+    it from the process (a hub counts too). ``visited`` collects, per module walked, what the
+    walk read (name, namespace, values, their types), so the deep walk need not read it again.
     """
     walker = Walker()
+    walker.visited = visited
     source = dict(sys.modules if modules is None else modules)
     seen: set[int] = set()
     for name, module in source.items():

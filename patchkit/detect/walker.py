@@ -68,6 +68,7 @@ class Walker:
     """The single pass; it collects findings and the modules that hold something stale."""
 
     def __init__(self) -> None:
+        self.visited: list[tuple[str, dict[str, Any], list[Any], set[type]]] | None = None
         self.harm: dict[int, Hit] = originals.harmful_saved()
         self.classes = [hit for hit in self.harm.values() if isinstance(hit[1], type)]
         self.class_ids = {id(hit[1]) for hit in self.classes}
@@ -97,6 +98,8 @@ class Walker:
         ):
             self._identities(name, path, namespace)
         present = set(map(type, values))
+        if self.visited is not None:  # the deep walk starts from what this pass already read
+            self.visited.append((name, namespace, values, present))
         for kind in present.difference(self._kinds):
             self._kind(kind)
         if types.FunctionType in present:
