@@ -23,6 +23,7 @@ warnings.simplefilter("ignore")  # gevent's MonkeyPatchWarning is the point of t
 import redis  # noqa: E402,F401
 import requests  # noqa: E402,F401
 import urllib3  # noqa: E402,F401
+from _floor import floor, saved_ids, timed  # noqa: E402  -- tools/bench is sys.path[0]
 from gevent import monkey  # noqa: E402
 
 import patchkit  # noqa: E402  -- before patch_all(), so the ledger sees it
@@ -31,32 +32,11 @@ import patchkit.detect.scan  # noqa: E402
 monkey.patch_all()
 
 
-def floor(targets: set[int]) -> int:
-    hits = 0
-    for module in list(sys.modules.values()):
-        namespace = getattr(module, "__dict__", None)
-        if namespace:
-            for value in list(namespace.values()):
-                if id(value) in targets:
-                    hits += 1
-    return hits
-
-
-def timed(func, runs: int) -> list[float]:
-    out = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        func()
-        out.append(time.perf_counter() - start)
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=31)
     options = parser.parse_args(argv)
-    saved = monkey.saved
-    targets = {id(v) for items in saved.values() if isinstance(items, dict) for v in items.values()}
+    targets = saved_ids()
     start = time.perf_counter()
     report = patchkit.scan()
     first_ms = (time.perf_counter() - start) * 1000
