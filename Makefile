@@ -3,6 +3,8 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# mysqlclient needs libmariadb-dev and pkg-config, pylibmc libmemcached-dev, pyodbc unixodbc.
+NATIVE_CLIENTS := mysqlclient pylibmc pyodbc
 
 .PHONY: demo test unit compat lint docs matrix bench clean
 
@@ -12,9 +14,12 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,docs]'
-	@# mysqlclient needs the MariaDB/MySQL client headers; its compat test skips without it.
-	@$(PY) -m pip install -q mysqlclient >/dev/null 2>&1 \
-		|| echo "note: mysqlclient not installed (no client headers); its compat test will skip"
+	@# Optional native clients, built against system libraries (tools/ci_services.sh installs
+	@# them): each one that does not install only makes its tests skip.
+	@for pkg in $(NATIVE_CLIENTS); do \
+		$(PY) -m pip install -q $$pkg >/dev/null 2>&1 \
+			|| echo "note: $$pkg not installed (missing system library?); its tests will skip"; \
+	done
 	@touch $@
 
 demo: $(VENV)/.installed

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Make sure the five services of the compatibility suite answer, create what it needs, and
-# install mysqlclient's build dependencies.   Usage: tools/ci_services.sh [PYTHON]
+# install the system libraries of the optional native clients.   Usage: tools/ci_services.sh
 #
-#   PYTHON   the interpreter to pip-install mysqlclient into (default: python3); optional package,
-#            its compat test skips when it is missing.
+# The native clients themselves (mysqlclient, pylibmc, pyodbc) are pip-installed by whoever makes
+# the environment: the Makefile into .venv, tox.ini into each test env. Each is optional: a test
+# whose package is missing skips and names it.
 #
 # Idempotent. Starts a service that does not answer when it knows how (Debian-style installs,
 # Homebrew), waits up to 90 s for each, creates the `test` databases. Hosts and ports follow the
@@ -12,7 +13,6 @@
 # the script. Exit status 1 when a service still does not answer.
 set -u
 
-PY="${1:-python3}"
 WAIT_S="${PATCHKIT_SERVICES_WAIT:-90}"
 
 note() { printf 'ci_services: %s\n' "$*" >&2; }
@@ -91,20 +91,36 @@ create_databases() {
     fi
 }
 
-install_mysqlclient() {
+# System libraries the optional native clients build against or load: libmariadb-dev and
+# pkg-config (mysqlclient), libmemcached-dev (pylibmc), unixodbc (pyodbc's libodbc).
+APT_NATIVE=(libmariadb-dev pkg-config libmemcached-dev unixodbc)
+BREW_NATIVE=(mysql-client pkg-config libmemcached unixodbc)
+
+install_native_libraries() {
     if have apt-get && as_root true 2>/dev/null; then
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmariadb-dev pkg-config \
-            >/dev/null 2>&1 || { as_root apt-get update -qq >/dev/null 2>&1 \
-            && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmariadb-dev \
-            pkg-config >/dev/null 2>&1; } || note "apt-get could not install libmariadb-dev"
+        as_root apt-get update -qq >/dev/null 2>&1 || note "apt-get update failed"
+        local p apt=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends)
+        if as_root "${apt[@]}" "${APT_NATIVE[@]}" >/dev/null 2>&1; then
+            note "installed ${APT_NATIVE[*]}"
+        else  # one missing package must not keep the others out
+            for p in "${APT_NATIVE[@]}"; do
+                as_root "${apt[@]}" "$p" >/dev/null 2>&1 \
+                    || note "apt-get could not install $p: the tests of its client will skip"
+            done
+        fi
     elif have brew; then
-        brew list mysql-client >/dev/null 2>&1 || brew install mysql-client pkg-config >/dev/null 2>&1
-        export PKG_CONFIG_PATH="$(brew --prefix mysql-client 2>/dev/null)/lib/pkgconfig:${PKG_CONFIG_PATH:-}"
-    fi
-    if have "$PY" || [ -x "$PY" ]; then
-        "$PY" -m pip install -q mysqlclient >/dev/null 2>&1 \
-            && note "mysqlclient installed into $PY" \
-            || note "mysqlclient not installed (no client headers?): its compat test will skip"
+        local f
+        for f in "${BREW_NATIVE[@]}"; do
+            brew list "$f" >/dev/null 2>&1 || brew install "$f" >/dev/null 2>&1 \
+                || note "brew could not install $f"
+        done
+        # mysql-client is keg-only: later steps of a GitHub job find it through $GITHUB_ENV.
+        local pc; pc="$(brew --prefix mysql-client 2>/dev/null)/lib/pkgconfig"
+        if [ -n "${GITHUB_ENV:-}" ] && [ -d "$pc" ]; then
+            echo "PKG_CONFIG_PATH=$pc${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" >>"$GITHUB_ENV"
+        fi
+    else
+        note "neither apt-get (as root) nor brew: native client libraries not installed"
     fi
 }
 
@@ -115,5 +131,5 @@ wait_for REDIS 6379 Redis || status=1
 wait_for AMQP 5672 RabbitMQ || status=1
 wait_for MQTT 1883 Mosquitto || status=1
 create_databases
-install_mysqlclient
+install_native_libraries
 exit "$status"
