@@ -52,20 +52,32 @@ def _audit(tmp_path: Path, work: str) -> tuple[dict, float]:
     return json.loads(proc.stdout), gap
 
 
+THE_LINE = (
+    APP.lstrip("\n")
+    .splitlines()
+    .index('    return bool(re.match(r"(a+)+$", "a" * N + "b"))  # THE LINE')
+    + 1
+)
+
+
 def test_regex_in_the_threadpool_is_reported_as_a_gil_stall_at_its_line(tmp_path: Path) -> None:
-    report, gap = _audit(tmp_path, "regex")
-    assert gap >= 0.25, gap  # the hub really stood still
-    stalls = [f for f in report["findings"] if f["code"] == "PK302"]
-    assert stalls, report["findings"]
-    (gil,) = [f for f in stalls if f["detail"].get("kind") == "gil"]
-    assert (
-        gil["line"]
-        == APP.lstrip("\n")
-        .splitlines()
-        .index('    return bool(re.match(r"(a+)+$", "a" * N + "b"))  # THE LINE')
-        + 1
-    )
-    assert "process" in gil["fix"].lower()
+    # The kind is measured (thread CPU clocks); the holder's stack can only be read once it lets
+    # go of the GIL, and a pool thread may be back in its idle wait by then. So each run reports
+    # the user's line or no line (never gevent's idle frame), and the line shows up within three.
+    lines = []
+    for _ in range(3):
+        report, gap = _audit(tmp_path, "regex")
+        assert gap >= 0.25, gap  # the hub really stood still
+        stalls = [f for f in report["findings"] if f["code"] == "PK302"]
+        gils = [f for f in stalls if f["detail"].get("kind") == "gil"]
+        assert len(gils) == 1, report["findings"]
+        gil = gils[0]
+        assert "threadpool worker" in gil["message"] and "process" in gil["fix"].lower()
+        assert gil["line"] in (THE_LINE, None), gil
+        lines.append(gil["line"])
+        if gil["line"] == THE_LINE:
+            break
+    assert THE_LINE in lines, lines
 
 
 def test_gil_releasing_work_in_the_threadpool_is_not_reported(tmp_path: Path) -> None:

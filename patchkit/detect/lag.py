@@ -202,10 +202,13 @@ class LagProbe:
         inside = [g for g in gaps if g.start < end and g.end > start]
         gap = max(inside, key=lambda g: g.end - g.start, default=None)
         if gap is not None and _held_gil(gap, self._hub_ident, hub_cpu, late):
-            # Whichever of the hub and the watchdog got the GIL first saw the holder where it was.
-            entries = gap.entries
-            if end < gap.end and seen.get(end, {}).get(gap.holder):
-                entries = seen[end][gap.holder]
+            # Whichever of the hub and the watchdog got the GIL first saw the holder where it was;
+            # by the later look it may be back in its pool's wait. Use the earlier look that still
+            # shows the user's code, else no stack: a pool's idle frame would mislead.
+            looks = [gap.entries, seen.get(end, {}).get(gap.holder, ())]
+            if end < gap.end:
+                looks.reverse()
+            entries = next((e for e in looks if any(is_app_file(f) for f, _, _ in e)), ())
             return LagStall(late, "gil", gap.name, entries, gap.cpu, start, end)
         entries: tuple[Entry, ...] = ()
         if gap is not None and gap.holder == self._hub_ident:
