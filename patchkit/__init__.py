@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from patchkit.detect.collect import report as scan
     from patchkit.detect.watch import watch
     from patchkit.findings import Finding, Outcome, Report
+    from patchkit.watchstats import watch_stats
 
 __all__ = [
     "ConfigError",
@@ -33,6 +34,7 @@ __all__ = [
     "state",
     "verify",
     "watch",
+    "watch_stats",
 ]
 
 
@@ -51,4 +53,8 @@ def __getattr__(name: str) -> Any:
         from patchkit.detect.watch import watch
 
         return watch
+    if name == "watch_stats":
+        from patchkit.watchstats import watch_stats
+
+        return watch_stats
     raise AttributeError(f"module 'patchkit' has no attribute {name!r}")

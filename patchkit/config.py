@@ -24,9 +24,10 @@ from patchkit import rules
 from patchkit.errors import ConfigError
 
 ENV_PROFILE = "PATCHKIT_PROFILE"  # set but empty (or blank) counts as unset, like most tools'
+ENV_WATCH = "PATCHKIT_WATCH"  # milliseconds, over the file's ``watch``; 0 turns it off
 # Every key patchkit reads, in one place: the top-level table and a profile's table. In INI files
 # the profiles are sections (``[patchkit.profiles.NAME]``), not a key.
-TOP_KEYS = ("profile", "ignore", "profiles")
+TOP_KEYS = ("profile", "ignore", "profiles", "watch")
 PROFILE_KEYS = ("extends", "patch", "skip", "integrations")
 _INI_TOP_KEYS = tuple(key for key in TOP_KEYS if key != "profiles")
 _INI_PREFIX = "patchkit.profiles."
@@ -61,16 +62,39 @@ class ProjectConfig:
     profiles: Mapping[str, ProfileSpec] = field(default_factory=dict)
     source: str | None = None  # the file the settings came from, or None
     profile_origin: str = "profile"  # where ``profile`` was set, for error messages
+    watch: float | None = None  # ms: auto, run and the gunicorn worker start the hub watch
 
 
 def load_config(start: str | os.PathLike[str] | None = None) -> ProjectConfig:
     """Read the nearest config from ``start`` (default: the working directory) upwards."""
     found = find_config(Path(start) if start is not None else Path.cwd())
     config = found if found is not None else ProjectConfig()
+    env_watch = os.environ.get(ENV_WATCH, "").strip()
+    if env_watch:
+        config = dataclasses.replace(config, watch=watch_ms(env_watch, ENV_WATCH))
     env = os.environ.get(ENV_PROFILE, "").strip()
     if env:
         return dataclasses.replace(config, profile=env, profile_origin=ENV_PROFILE)
     return config
+
+
+def watch_ms(value: Any, where: str) -> float | None:
+    """The ``watch`` setting: a positive number of milliseconds, or 0 / false for off."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("0", "false", "off", "no"):
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            raise ConfigError(f"{where}: expected milliseconds (e.g. 100), got {value!r}") from None
+    if value is False:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ConfigError(f"{where}: expected milliseconds (e.g. 100), got {value!r}")
+    if value != value or value == float("inf"):
+        raise ConfigError(f"{where}: expected milliseconds (e.g. 100), got {value!r}")
+    return float(value) or None
 
 
 def find_config(start: Path) -> ProjectConfig | None:
@@ -216,4 +240,5 @@ def _project(
         ignore = rules.parse_codes(_get_list(table, "ignore", where, as_list))
     except ValueError as exc:
         raise ConfigError(f"{where} ignore: {exc}") from None
-    return ProjectConfig(profile, ignore, specs, name, f"{where} profile")
+    watch = watch_ms(table["watch"], f"{where} watch") if "watch" in table else None
+    return ProjectConfig(profile, ignore, specs, name, f"{where} profile", watch=watch)

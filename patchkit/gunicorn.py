@@ -29,6 +29,9 @@ def _patch(worker: Any) -> None:
     worker.sockets = [
         socket.socket(s.FAMILY, socket.SOCK_STREAM, fileno=s.sock.detach()) for s in worker.sockets
     ]
+    from patchkit.detect.production import start_from_config
+
+    start_from_config()  # `watch = MS` in the config: each worker watches its own hub
 
 
 def _build(name: str) -> type:

@@ -48,4 +48,7 @@ def main(argv: Sequence[str]) -> int:
     from patchkit.manager import apply
 
     apply(options.profile, requested_by=f"patchkit run {target.display}")
+    from patchkit.detect.production import start_from_config
+
+    start_from_config()  # `watch = MS` in the config: the production hub watch
     return runner.run(target)

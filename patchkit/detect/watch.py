@@ -49,26 +49,48 @@ class Stall:
 class Watch:
     """Times every hub stall on the thread that starts it; use as a context manager."""
 
-    def __init__(self, threshold: float = 0.1) -> None:
+    def __init__(self, threshold: float = 0.1, probe: bool = True) -> None:
         self.threshold = float(threshold)
         self.stalls: list[Stall] = []
         self.unstored = (0, 0.0)  # stalls past MAX_STALLS: how many, how long in all
-        self._interval = min(max(self.threshold / 4, 0.005), 0.05)
+        # Called with (Stall, the greenlet that held the hub) soon after each stall, in a
+        # greenlet of its own, never inside a switch (logs, metrics, gevent's event).
+        self.on_stall: list[Any] = []
+        self._pending: list[tuple[Stall, Any]] = []
+        self._interval = min(max(self.threshold / 2, 0.005), 0.1)
         self._active = False
         self._callback: Any = None
         self._prev: Any = None
         self._hub_type: Any = None
         self._hub_ident: int | None = None
-        self._run_start: float | None = None
-        self._running: Any = None  # the greenlet holding the hub now (for a stall in progress)
-        self._run_id = 0
+        # What the per-switch tracer reads and writes, in one list: an index is cheaper than an
+        # attribute. [start of the run holding the hub or None, that greenlet, the hub].
+        self._st: list[Any] = [None, None, None]
         self._generation = 0  # a restarted watch must not leave its old watchdog running
-        self._sample: tuple[int, list[Entry]] | None = None
+        self._sample: tuple[float, list[Entry]] | None = None  # (run start, its stack)
         self._since: dict[tuple[str, str, int], int] = {}
         # The loop-lag probe sees stalls no greenlet caused (another thread holding the GIL).
         # It needs a hub; started with the first switch into one, never creating one itself.
+        self._use_probe = probe
         self._probe: Any = None
         self._probe_armed = False
+
+    # The audit's fork handling (patchkit.audit.follow) resets these two by name.
+    @property
+    def _run_start(self) -> float | None:
+        return self._st[0]
+
+    @_run_start.setter
+    def _run_start(self, value: float | None) -> None:
+        self._st[0] = value
+
+    @property
+    def _running(self) -> Any:
+        return self._st[1]
+
+    @_running.setter
+    def _running(self, value: Any) -> None:
+        self._st[1] = value
 
     def __enter__(self) -> Watch:
         self.start()
@@ -90,15 +112,15 @@ class Watch:
         self._since = tripwires.counts()
         hub = get_hub_if_exists()
         # A greenlet other than the hub that is running now already holds the loop.
-        holding = hub is not None and greenlet.getcurrent() is not hub
-        self._run_start = _clock() if holding else None
-        self._running = greenlet.getcurrent() if holding else None
-        self._run_id += 1
+        current = greenlet.getcurrent()
+        holding = hub is not None and current is not hub
+        self._st[:] = [_clock() if holding else None, current if holding else None, hub]
         self._active = True
         if hub is not None:
             self._arm_probe(hub)
-        self._callback = self._make_callback()
-        self._prev = greenlet.settrace(self._callback)
+        self._prev = greenlet.settrace(None)
+        self._callback = self._make_callback(self._prev)
+        greenlet.settrace(self._callback)
         started = _real.allocate_lock()
         started.acquire()
         self._generation += 1
@@ -114,28 +136,50 @@ class Watch:
 
         if not self._active:
             return
-        start = self._run_start
+        start = self._st[0]
         if start is not None and get_hub_if_exists() is not None:
-            duration = _clock() - start
-            if duration >= self.threshold:
-                self._record(greenlet.getcurrent(), duration)
+            self._record(greenlet.getcurrent(), start)
+        self.deliver()
         self._active = False
-        self._run_start = self._running = None
         if self._probe is not None and _real.get_ident() == self._hub_ident:
             self._probe.stop()
         if greenlet.gettrace() is self._callback:
             greenlet.settrace(self._prev)
-        # Otherwise someone chained a tracer on top of ours: it stays, inactive, passing through.
+            self._st[:] = [None, None, None]
+        else:
+            # Someone chained a tracer on top of ours: it stays, passing every switch through
+            # (no switch matches the hub, and the run never ends).
+            self._st[:] = [0.0, None, _NEVER]
+
+    def after_fork(self) -> None:
+        """In a forked child: drop the parent's stalls and watchdog, watch this process anew.
+
+        The greenlet tracer survives a fork but the watchdog thread does not; this starts a new
+        one (and a new lag probe) so the child is watched like the parent, with nothing left over.
+        """
+        import greenlet
+
+        was_active = self._active
+        if greenlet.gettrace() is self._callback:
+            greenlet.settrace(self._prev)
+        self._active = False
+        self._generation += 1
+        self._st[:] = [None, None, None]
+        self._sample = None
+        self._probe, self._probe_armed = None, False  # its timer belongs to the parent's hub
+        self.stalls, self.unstored = [], (0, 0.0)
+        if was_active:
+            self.start()
 
     def ongoing(self) -> Stall | None:
         """The stall in progress right now, if past the threshold (call from another thread)."""
-        start = self._run_start
-        if start is None:
+        start, running = self._st[0], self._st[1]
+        if start is None or not self._active:
             return None
         duration = _clock() - start
         if duration < self.threshold:
             return None
-        label = greenlet_label(self._running) if self._running is not None else "the hub's thread"
+        label = greenlet_label(running) if running is not None else "the hub's thread"
         frame = sys._current_frames().get(self._hub_ident or 0)
         return _stall(duration, label, frame_entries(frame) if frame else [], ongoing=True)
 
@@ -165,74 +209,121 @@ class Watch:
             hub.loop.run_callback(self._start_probe, hub)
 
     def _start_probe(self, hub: Any) -> None:
-        if self._active and self._probe is None:
+        if self._active and self._probe is None and self._use_probe:
             self._probe = LagProbe(self.threshold, hub).start()
 
-    def _make_callback(self) -> Any:
-        # Runs on every switch: locals instead of attribute lookups where it counts.
-        clock, hub_type, threshold = _clock, self._hub_type, self.threshold
+    def _make_callback(self, prev: Any) -> Any:
+        # Runs on every switch, so it does as little as possible: no allocation, no attribute,
+        # no dict; the clock is read only where a run starts or ends. A switch between two
+        # greenlets while one holds the hub (rare in gevent) and the first hub go the slow way.
+        clock, threshold, st, record, slow = _clock, self.threshold, self._st, self._record, None
+        slow = self._slow_switch
 
         def trace(event: str, args: Any) -> None:
-            now = clock()
-            if self._active:
-                target = args[1]
-                if isinstance(target, hub_type):
-                    if not self._probe_armed:
-                        self._arm_probe(target)
-                    start = self._run_start
-                    if start is not None:
-                        if now - start >= threshold:
-                            self._record(args[0], now - start)
-                        self._run_start = None
-                else:
-                    self._running = target
-                    if self._run_start is None:
-                        self._run_start = now
-                        self._run_id += 1
-            prev = self._prev
-            if prev is not None:
-                prev(event, args)
+            if args[1] is st[2]:  # into the hub: the run that held it ends
+                start = st[0]
+                if start is not None:
+                    st[0] = None
+                    if clock() - start >= threshold:
+                        record(args[0], start)
+            elif st[0] is None and args[0] is st[2]:  # the hub hands over: a run starts
+                st[0] = clock()
+                st[1] = args[1]
+            else:
+                slow(args)
 
-        return trace
+        if prev is None:
+            return trace
 
-    def _record(self, origin: Any, duration: float) -> None:
-        # Called from the tracer: an error escaping here would break the switch itself.
-        with contextlib.suppress(Exception):
-            self._record_stall(origin, duration)
+        def chained(event: str, args: Any) -> None:
+            trace(event, args)
+            prev(event, args)
 
-    def _record_stall(self, origin: Any, duration: float) -> None:
-        if len(self.stalls) >= MAX_STALLS:
-            count, total = self.unstored
-            self.unstored = (count + 1, total + duration)
+        return chained
+
+    def _slow_switch(self, args: Any) -> None:
+        if not self._active:
             return
+        origin, target = args
+        st = self._st
+        if isinstance(target, self._hub_type):  # the first hub, or a new one after destroy()
+            if target is not st[2]:
+                st[2] = target
+                self._probe_armed = False
+                self._arm_probe(target)
+            start = st[0]
+            st[0] = None
+            if start is not None and _clock() - start >= self.threshold:
+                self._record(origin, start)
+        elif st[0] is None and st[2] is not None:
+            st[0], st[1] = _clock(), target  # no run yet: the first switch once the hub exists
+        else:
+            st[1] = target
+
+    def _record(self, origin: Any, start: float) -> None:
+        # Called from the tracer: an error escaping here would break the switch itself.
+        end = _clock()
+        if end - start < self.threshold:
+            return
+        with contextlib.suppress(Exception):
+            stall = self._record_stall(origin, start, end)
+            if self.on_stall:
+                self._pending.append((stall, origin))
+                if len(self._pending) == 1:
+                    # Not from inside a switch: a handler may take a lock or write to a socket.
+                    self._st[2].loop.run_callback(self._spawn_delivery)
+
+    def _spawn_delivery(self) -> None:
+        import gevent
+
+        gevent.spawn(self.deliver)
+
+    def deliver(self) -> None:
+        """Pass the stalls recorded since the last call to ``on_stall`` (from a greenlet)."""
+        pending, self._pending = self._pending, []
+        for stall, origin in pending:
+            for callback in list(self.on_stall):
+                with contextlib.suppress(Exception):  # a broken handler must not stop the others
+                    callback(stall, origin)
+
+    def _record_stall(self, origin: Any, start: float, end: float) -> Stall:
+        duration = end - start
         sample = self._sample
-        if sample is not None and sample[0] == self._run_id:
+        if sample is not None and sample[0] == start:
             entries = sample[1]
         else:
             frame = getattr(origin, "gr_frame", None)
             if origin is not None and frame is None and not getattr(origin, "dead", True):
                 frame = sys._getframe(2)  # the greenlet that is still running: us
             entries = frame_entries(frame) if frame is not None else []
-        stall = _stall(duration, greenlet_label(origin), entries)
-        self.stalls.append(dataclasses.replace(stall, end=_clock()))
+        stall = dataclasses.replace(_stall(duration, greenlet_label(origin), entries), end=end)
+        if len(self.stalls) >= MAX_STALLS:
+            count, total = self.unstored
+            self.unstored = (count + 1, total + duration)
+        else:
+            self.stalls.append(stall)
+        return stall
 
     def _watchdog(self, started: Any, generation: int) -> None:
-        sleep = _real.sleep
-        sampled = -1
+        sleep, st, half = _real.sleep, self._st, self.threshold / 2
+        sampled = None
         started.release()
         while self._active and self._generation == generation:
             sleep(self._interval)
-            start, run_id = self._run_start, self._run_id
-            if start is None or run_id == sampled or _clock() - start < self.threshold / 2:
+            start = st[0]
+            if start is None or start == sampled or _clock() - start < half:
                 continue
             frame = sys._current_frames().get(self._hub_ident or 0)
             if frame is None:
                 continue
             entries = frame_entries(frame)  # first, before the hub thread runs on
             del frame
-            if self._run_id == run_id and self._run_start is not None:
-                self._sample = (run_id, entries)
-                sampled = run_id
+            if st[0] == start:
+                self._sample = (start, entries)
+                sampled = start
+
+
+_NEVER = object()  # a stopped watch's "hub": no switch goes into it
 
 
 def _stall(duration: float, label: str, entries: list[Entry], ongoing: bool = False) -> Stall:
