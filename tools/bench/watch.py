@@ -5,7 +5,8 @@ a raw socket in a second process. Three server modes, interleaved round by round
 the machine's load hits them all alike: no monitoring, ``patchkit.watch()``, and gevent's monitor
 thread (``GEVENT_MONITOR_THREAD_ENABLE=1``). Prints requests/s (median of the rounds) and the loss
 of each mode against the baseline, and the server's CPU time per request, which a machine busy
-with other work disturbs far less. Goal: the watch loses at most 2 % and no more than the monitor + 1 point.
+with other work disturbs far less.
+Goal: the watch loses at most 2 % and no more than the monitor + 1 point.
 ``watch-noprobe`` is the switch watch without its loop-lag probe; ``tracer`` an empty
 ``greenlet.settrace`` callback, the floor any switch-timing watch pays.
 
@@ -19,15 +20,14 @@ import os
 import statistics
 import subprocess
 import sys
+from typing import Any
 
 MODES = ("none", "monitor", "watch", "watch-noprobe", "tracer")
 REQUEST = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
 
 
-def serve(mode: str) -> None:
-    from gevent import monkey
-
-    monkey.patch_all()
+def serve_app() -> Any:
+    """Start the hello-world server on a free port (after patching); returns it."""
     import socket
 
     from gevent.pywsgi import WSGIServer
@@ -45,6 +45,14 @@ def serve(mode: str) -> None:
 
     server = Server(("127.0.0.1", 0), app, log=None, error_log=None)
     server.start()
+    return server
+
+
+def serve(mode: str) -> None:
+    from gevent import monkey
+
+    monkey.patch_all()
+    server = serve_app()
     if mode.startswith("watch"):
         from patchkit.detect.watch import Watch
 
@@ -105,7 +113,11 @@ def trial(mode: str, seconds: float, clients: int) -> tuple[float, float]:
     if mode == "monitor":
         env["GEVENT_MONITOR_THREAD_ENABLE"] = "1"
     server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", mode], stdout=subprocess.PIPE, text=True, env=env
+        [sys.executable, __file__, "--serve", mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # the monitor thread reports its own finds at length
+        text=True,
+        env=env,
     )
     try:
         port = int(server.stdout.readline())  # type: ignore[union-attr]
@@ -153,7 +165,7 @@ def main() -> None:
     for mode in MODES:
         rate, per_request = statistics.median(rps[mode]), statistics.median(cpu[mode])
         # Per round against that round's baseline: the machine's drift cancels out.
-        losses = [(b - r) / b * 100 for b, r in zip(rps["none"], rps[mode])]
+        losses = [(b - r) / b * 100 for b, r in zip(rps["none"], rps[mode], strict=True)]
         lo, hi = min(losses), max(losses)
         print(
             f"{mode:13} {rate:7.0f} req/s, loss {(base_rps - rate) / base_rps * 100:+5.1f} % "
