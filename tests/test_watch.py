@@ -177,13 +177,18 @@ def test_stall_in_the_main_greenlet_after_the_hub_exists_counts() -> None:
 n = pbkdf2_iterations(0.3)
 gevent.sleep(0)  # the hub exists now; the main greenlet holds it while hashing
 with patchkit.watch(0.1) as w:
+    t0 = time.perf_counter()
     hashlib.pbkdf2_hmac("sha256", b"pw", b"salt", n)
-report(w)
+    measured = time.perf_counter() - t0
+report(w, measured=measured)
 """
     )
     data = json_from_stdout(proc)
+    # A loaded machine skews the calibration, not the measurement: compare with the hash's own
+    # time, which must clear the threshold for the test to mean anything.
+    assert data["measured"] > 0.15, data
     (stall,) = data["stalls"]
-    assert stall[0] > 0.2, data
+    assert abs(stall[0] - data["measured"]) <= 0.1 * data["measured"] + 0.01, data
     assert [f["code"] for f in data["findings"]] == ["PK302"]
 
 
