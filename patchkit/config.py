@@ -26,7 +26,7 @@ from patchkit.errors import ConfigError
 ENV_PROFILE = "PATCHKIT_PROFILE"  # set but empty (or blank) counts as unset, like most tools'
 # Every key patchkit reads, in one place: the top-level table and a profile's table. In INI files
 # the profiles are sections (``[patchkit.profiles.NAME]``), not a key.
-TOP_KEYS = ("profile", "ignore", "profiles")
+TOP_KEYS = ("profile", "ignore", "profiles", "entry")
 PROFILE_KEYS = ("extends", "patch", "skip", "integrations")
 _INI_TOP_KEYS = tuple(key for key in TOP_KEYS if key != "profiles")
 _INI_PREFIX = "patchkit.profiles."
@@ -61,6 +61,7 @@ class ProjectConfig:
     profiles: Mapping[str, ProfileSpec] = field(default_factory=dict)
     source: str | None = None  # the file the settings came from, or None
     profile_origin: str = "profile"  # where ``profile`` was set, for error messages
+    entry: tuple[str, ...] = ()  # the static audit's entry points, relative to ``source``
 
 
 def load_config(start: str | os.PathLike[str] | None = None) -> ProjectConfig:
@@ -216,4 +217,5 @@ def _project(
         ignore = rules.parse_codes(_get_list(table, "ignore", where, as_list))
     except ValueError as exc:
         raise ConfigError(f"{where} ignore: {exc}") from None
-    return ProjectConfig(profile, ignore, specs, name, f"{where} profile")
+    entry = _get_list(table, "entry", where, as_list)
+    return ProjectConfig(profile, ignore, specs, name, f"{where} profile", entry)
