@@ -137,7 +137,8 @@ def find_spec(fullname: str, path: Sequence[str] | None) -> ModuleSpec | None:
     """
     try:
         return _find(fullname, path, fullname)
-    except TargetError:
+    except (TargetError, LookupError, AttributeError, TypeError):
+        # A nested namespace package's path asks sys.modules for its (unimported) parent.
         return None
 
 

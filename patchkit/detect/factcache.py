@@ -81,5 +81,12 @@ class FactCache:
 
 
 def _file_name() -> str:
+    """Per Python and per version of the code that makes facts (the harm table included)."""
+    from patchkit.detect import facts, originals
+
     impl = f"{sys.implementation.name}{sys.version_info[0]}{sys.version_info[1]}"
-    return f"static-facts-{__version__}-{impl}.marshal"
+    code = b""
+    for module in (facts, originals):
+        with open(module.__file__ or "", "rb") as handle:
+            code += handle.read()
+    return f"static-facts-{__version__}-{impl}-{digest(code).hex()[:12]}.marshal"

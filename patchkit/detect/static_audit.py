@@ -94,10 +94,10 @@ def _label(name: str, where: str, how: str) -> str:
 
 def _late(closure: Closure, holders: set[str]) -> list[Finding]:
     """PK101 at the patch call, when modules found holding originals ran before it."""
-    if closure.patched_at is None or not holders:
-        return []
+    early = [n for n, m in closure.modules.items() if n in holders and m.importer]
+    if closure.patched_at is None or not early:
+        return []  # the entry's own bindings are reported where they are (PK102-PK105)
     path, _, line = closure.patched_at.rpartition(":")
-    early = [n for n in closure.modules if n in holders]
     names = ", ".join(f"{n} (imported at {closure.first_importer(n) or path})" for n in early)
     return [
         Finding(
