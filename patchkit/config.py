@@ -27,7 +27,7 @@ ENV_PROFILE = "PATCHKIT_PROFILE"  # set but empty (or blank) counts as unset, li
 ENV_WATCH = "PATCHKIT_WATCH"  # milliseconds, over the file's ``watch``; 0 turns it off
 # Every key patchkit reads, in one place: the top-level table and a profile's table. In INI files
 # the profiles are sections (``[patchkit.profiles.NAME]``), not a key.
-TOP_KEYS = ("profile", "ignore", "profiles", "watch")
+TOP_KEYS = ("profile", "ignore", "profiles", "watch", "entry")
 PROFILE_KEYS = ("extends", "patch", "skip", "integrations")
 _INI_TOP_KEYS = tuple(key for key in TOP_KEYS if key != "profiles")
 _INI_PREFIX = "patchkit.profiles."
@@ -63,6 +63,7 @@ class ProjectConfig:
     source: str | None = None  # the file the settings came from, or None
     profile_origin: str = "profile"  # where ``profile`` was set, for error messages
     watch: float | None = None  # ms: auto, run and the gunicorn worker start the hub watch
+    entry: tuple[str, ...] = ()  # the static audit's entry points, relative to ``source``
 
 
 def load_config(start: str | os.PathLike[str] | None = None) -> ProjectConfig:
@@ -241,4 +242,7 @@ def _project(
     except ValueError as exc:
         raise ConfigError(f"{where} ignore: {exc}") from None
     watch = watch_ms(table["watch"], f"{where} watch") if "watch" in table else None
-    return ProjectConfig(profile, ignore, specs, name, f"{where} profile", watch=watch)
+    entry = _get_list(table, "entry", where, as_list)
+    return ProjectConfig(
+        profile, ignore, specs, name, f"{where} profile", watch=watch, entry=tuple(entry)
+    )

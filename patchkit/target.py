@@ -77,7 +77,7 @@ def main_spec(name: str, path0: str | None = None) -> ModuleSpec:
     """
     if name.startswith("."):
         raise TargetError("Relative module names not supported")
-    with _search_path(path0):
+    with search_path(path0):
         spec = _walk(name)
         if spec.submodule_search_locations is None:
             return spec
@@ -128,8 +128,22 @@ def _find(fullname: str, path: Sequence[str] | None, asked: str) -> ModuleSpec |
     return None
 
 
+def find_spec(fullname: str, path: Sequence[str] | None) -> ModuleSpec | None:
+    """One level of an import, as the finders on ``sys.meta_path`` see it; nothing is imported.
+
+    ``path`` is the parent package's ``submodule_search_locations`` (None for a top-level name).
+    None when no finder knows the name or a finder fails (the static audit skips what it cannot
+    resolve, as it cannot know what the import would have done).
+    """
+    try:
+        return _find(fullname, path, fullname)
+    except (TargetError, LookupError, AttributeError, TypeError):
+        # A nested namespace package's path asks sys.modules for its (unimported) parent.
+        return None
+
+
 @contextlib.contextmanager
-def _search_path(path0: str | None) -> Iterator[None]:
+def search_path(path0: str | None) -> Iterator[None]:
     """``sys.path`` as the target's python would have it, for the time of the lookup."""
     if path0 is None or getattr(sys.flags, "safe_path", False):
         yield

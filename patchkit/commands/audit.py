@@ -18,6 +18,7 @@ from typing import Any
 from patchkit import rules
 from patchkit.audit.advice import fit_fixes
 from patchkit.commands import Parser, milliseconds, seconds, write_stdout
+from patchkit.commands.static import static_report
 from patchkit.config import load_config
 from patchkit.detect.static import check_entry_file
 from patchkit.errors import PatchkitError
@@ -55,7 +56,9 @@ def parser() -> Parser:
     )
     add = p.add_argument
     add("--profile", metavar="P", help="apply P before the target runs (default: observe as is)")
-    add("--static", action="store_true", help="read the entry file's source only; run nothing")
+    add("--static", action="store_true", help="read each entry file and its import closure; "
+        "run nothing (TARGET and ARGS are entry files; none: [tool.patchkit] entry)")  # fmt: skip
+    add("--no-cache", action="store_true", help="--static: parse every file again")
     add("--format", choices=tuple(FORMATS), default="text")
     add("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
     add("--timeout", type=seconds, metavar="S", help="seconds before the target counts as hung "
@@ -82,13 +85,15 @@ def main(argv: Sequence[str]) -> int:
     p = parser()
     own, target = split_target(argv, p.value_options())
     options = p.parse_args(own)
-    if target is None:
+    if target is None and not options.static:
         p.error("missing TARGET or -m MODULE")
-    target.check()
-    config_ignore = tuple(getattr(load_config(), "ignore", ()) or ())
+    config = load_config()
+    config_ignore = tuple(getattr(config, "ignore", ()) or ())
     if options.static:
-        report = Report(tuple(_static(target)), target.display, "static", options.profile)
+        report = static_report(target, config, options)
     else:
+        assert target is not None
+        target.check()
         report = _run(target, options)
     findings = filter_findings(
         report.findings,

@@ -66,15 +66,16 @@ _FILES_CACHE: list[Any] = [None, None]  # (key, map): repeated scans of the same
 def _module_files(modules: Mapping[str, ModuleType | None]) -> dict[str, str]:
     """``{file: module name}``; kept while the set of loaded modules looks the same (it only
     names importers in messages, so a stale entry costs a label, never a finding)."""
-    key = (id(modules), len(modules))
-    if _FILES_CACHE[0] == key:
+    key = len(modules)
+    if modules is sys.modules and _FILES_CACHE[0] == key:  # only the process's own modules
         return _FILES_CACHE[1]
     out = {}
     for name, module in list(modules.items()):
         path = getattr(module, "__file__", None)
         if isinstance(path, str):
             out.setdefault(path, name)
-    _FILES_CACHE[:] = [key, out]
+    if modules is sys.modules:
+        _FILES_CACHE[:] = [key, out]
     return out
 
 

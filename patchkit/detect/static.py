@@ -32,7 +32,7 @@ def check_entry_file(path: str) -> list[Finding]:
         raise TargetError(f"{path}: cannot read ({exc.strerror})") from None
     except SyntaxError as exc:
         raise TargetError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
-    top = next((s for s in tree.body if _is_patch(s)), None)
+    top = next((s for s in tree.body if is_patch(s)), None)
     if top is not None:
         return [_before(path, s, top.lineno) for s in _imports_before(tree, top)]
     nested = next(_nested_patches(tree), None)
@@ -108,7 +108,7 @@ def _binds_something(module: str, names: list[str]) -> bool:
     return any(originals.get(module, name) in rows for name in names)
 
 
-def _is_patch(stmt: ast.stmt) -> bool:
+def is_patch(stmt: ast.stmt) -> bool:
     if isinstance(stmt, ast.Import):
         return any(alias.name == "patchkit.auto" for alias in stmt.names)
     if isinstance(stmt, ast.ImportFrom):
@@ -139,10 +139,10 @@ def _dotted(node: ast.expr) -> str:
 
 def _nested_patches(tree: ast.Module) -> Iterator[ast.stmt]:
     for stmt in tree.body:
-        if _is_patch(stmt):
+        if is_patch(stmt):
             continue
         for node in ast.walk(stmt):
-            if isinstance(node, ast.stmt) and node is not stmt and _is_patch(node):
+            if isinstance(node, ast.stmt) and node is not stmt and is_patch(node):
                 yield node
 
 

@@ -76,6 +76,9 @@ def _result(finding: Finding, rule_index: int, here: str | None) -> dict[str, An
         if finding.line:
             physical["region"] = {"startLine": finding.line}
         result["locations"] = [{"physicalLocation": physical}]
+    if finding.detail.get("static"):  # read from source, not seen in a running process
+        result["properties"]["static"] = True
+        result["properties"]["chain"] = list(finding.detail.get("chain") or ())
     if finding.stack:
         result["properties"]["stack"] = list(finding.stack)
     if finding.process is not None:

@@ -43,7 +43,11 @@ def _relative(text: str) -> str:
 
 def _finding(finding: Finding, paint, names: dict[int, str]) -> list[str]:
     head = f"{finding.location}: {paint(finding.severity, finding.code)} {finding.name}"
+    if finding.detail.get("static"):
+        head += f" {paint('dim', '(static)')}"
     out = [head, f"    {finding.message}", f"    {paint('dim', 'fix:')} {finding.fix}"]
+    if finding.detail.get("chain"):
+        out.insert(2, f"    {paint('dim', 'imported via')} {' -> '.join(finding.detail['chain'])}")
     pids = list(finding.detail.get("processes") or [finding.process])
     where = [names[pid] for pid in pids if pid in names]
     if where:
