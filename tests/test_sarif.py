@@ -18,7 +18,7 @@ def report() -> Report:
     return Report(
         findings=(
             Finding(
-                "PK102", "retry.sleep is the original time.sleep", file="/abs/retry.py", line=3
+                "PK102", "retry.sleep is the original time.sleep", file="retry.py", line=3
             ),
             Finding("PK201", "psycopg2 does its I/O in C", module="psycopg2"),
             Finding(
