@@ -77,7 +77,7 @@ def write(path: str, findings: Sequence[Finding], root: str | None = None) -> in
     entries = sorted(
         (
             {"code": k.finding.code, "file": k.file, "fingerprint": k.fingerprint,
-             "message": k.finding.message}
+             "message": _relative(k.finding.message, root)}
             for k in keyed(findings, root)
         ),
         key=lambda e: (e["file"], e["code"], e["fingerprint"]),
@@ -90,6 +90,15 @@ def write(path: str, findings: Sequence[Finding], root: str | None = None) -> in
     except OSError as exc:
         raise BaselineError(f"{path}: cannot write baseline ({exc.strerror or exc})") from None
     return len(entries)
+
+
+def _relative(message: str, root: str | None) -> str:
+    """Messages name files relative to the root, so the file is the same on every machine."""
+    try:
+        prefix = os.path.join(os.path.abspath(root or os.getcwd()), "")
+    except OSError:
+        return message
+    return message.replace(prefix, "")
 
 
 def load(path: str) -> frozenset[Key]:
