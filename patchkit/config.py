@@ -27,7 +27,7 @@ ENV_PROFILE = "PATCHKIT_PROFILE"  # set but empty (or blank) counts as unset, li
 ENV_WATCH = "PATCHKIT_WATCH"  # milliseconds, over the file's ``watch``; 0 turns it off
 # Every key patchkit reads, in one place: the top-level table and a profile's table. In INI files
 # the profiles are sections (``[patchkit.profiles.NAME]``), not a key.
-TOP_KEYS = ("profile", "ignore", "profiles", "watch", "entry")
+TOP_KEYS = ("profile", "ignore", "profiles", "watch", "entry", "exclude", "per-file-ignores")
 PROFILE_KEYS = ("extends", "patch", "skip", "integrations")
 _INI_TOP_KEYS = tuple(key for key in TOP_KEYS if key != "profiles")
 _INI_PREFIX = "patchkit.profiles."
@@ -64,6 +64,11 @@ class ProjectConfig:
     profile_origin: str = "profile"  # where ``profile`` was set, for error messages
     watch: float | None = None  # ms: auto, run and the gunicorn worker start the hub watch
     entry: tuple[str, ...] = ()  # the static audit's entry points, relative to ``source``
+    # Paths whose findings are not reported, and codes not reported per path (``patchkit.suppress``
+    # matches them, ruff's way, relative to ``root``: the config file's directory).
+    exclude: tuple[str, ...] = ()
+    per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    root: str | None = None
 
 
 def load_config(start: str | os.PathLike[str] | None = None) -> ProjectConfig:
@@ -107,7 +112,7 @@ def find_config(start: Path) -> ProjectConfig | None:
             if path.is_file():
                 config = reader(path)
                 if config is not None:
-                    return config
+                    return dataclasses.replace(config, root=str(directory))
         if directory.parent == directory:
             return None
         directory = directory.parent
@@ -243,6 +248,51 @@ def _project(
         raise ConfigError(f"{where} ignore: {exc}") from None
     watch = watch_ms(table["watch"], f"{where} watch") if "watch" in table else None
     entry = _get_list(table, "entry", where, as_list)
-    return ProjectConfig(
-        profile, ignore, specs, name, f"{where} profile", watch=watch, entry=tuple(entry)
+    return dataclasses.replace(
+        ProjectConfig(profile, ignore, specs, name, f"{where} profile"),
+        watch=watch,
+        entry=tuple(entry),
+        exclude=_get_list(table, "exclude", where, as_list),
+        per_file_ignores=_per_file_ignores(table.get("per-file-ignores"), where, as_list),
     )
+
+
+def _per_file_ignores(value: Any, where: str, as_list) -> dict[str, tuple[str, ...]]:
+    """``{"tests/*": ["PK102"]}`` in TOML; flake8's ``tests/*: PK102`` lines in INI."""
+    where = f"{where} per-file-ignores"
+    if value is None:
+        return {}
+    if as_list is _ini_list:
+        value = _flake8_mapping(str(value), where)
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a table of path patterns to codes, got {value!r}")
+    out = {}
+    for pattern, codes in value.items():
+        try:
+            out[pattern] = rules.parse_codes(as_list(codes, f"{where} {pattern!r}"))
+        except ValueError as exc:
+            raise ConfigError(f"{where} {pattern!r}: {exc}") from None
+    return out
+
+
+def _flake8_mapping(text: str, where: str) -> dict[str, str]:
+    """flake8's form: ``PATTERN [PATTERN...]: CODE[,CODE...]``, entries split by space or comma."""
+    out: dict[str, str] = {}
+    patterns: list[str] = []
+    codes: list[str] = []
+    for token in re.findall(r":|[^\s,:]+", text):
+        if token == ":":
+            if not patterns or codes:
+                raise ConfigError(f"{where}: expected 'PATTERN: CODES', got {text.strip()!r}")
+            codes.append("")
+        elif codes and re.fullmatch(r"[A-Za-z]+[0-9]+", token):
+            codes.append(token)
+        else:
+            if codes:
+                out.update(dict.fromkeys(patterns, " ".join(codes[1:])))
+                patterns, codes = [], []
+            patterns.append(token)
+    if patterns and not codes:
+        raise ConfigError(f"{where}: {patterns[-1]!r} has no ': CODES'")
+    out.update(dict.fromkeys(patterns, " ".join(codes[1:])))
+    return {pattern: codes for pattern, codes in out.items() if pattern}

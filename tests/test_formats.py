@@ -73,3 +73,47 @@ def test_json_is_schema_1_exactly() -> None:
 def test_unknown_format_is_a_patchkit_error() -> None:
     with pytest.raises(PatchkitError, match="unknown format"):
         render(sample(), "xml")
+
+
+@pytest.mark.parametrize(
+    ("mode", "tty", "env", "expected"),
+    [
+        ("auto", True, {}, True),
+        ("auto", False, {}, False),
+        ("auto", True, {"NO_COLOR": "1"}, False),
+        ("auto", True, {"NO_COLOR": ""}, True),  # no-color.org: only a non-empty value counts
+        ("auto", False, {"FORCE_COLOR": "1"}, True),
+        ("auto", False, {"FORCE_COLOR": ""}, False),
+        ("auto", False, {"FORCE_COLOR": "0"}, True),  # any non-empty value forces it
+        ("auto", True, {"FORCE_COLOR": "1", "NO_COLOR": "1"}, False),
+        ("always", False, {"NO_COLOR": "1"}, True),
+        ("never", True, {"FORCE_COLOR": "1"}, False),
+    ],
+)
+def test_color_follows_the_option_then_the_conventions(
+    mode: str, tty: bool, env: dict[str, str], expected: bool
+) -> None:
+    from patchkit.formats.text import wants_color
+
+    assert wants_color(mode, tty, env) is expected
+
+
+def test_audit_color_option_and_force_color_reach_the_report(tmp_path) -> None:
+    from tests.helpers import clean_env, run_patchkit
+
+    (tmp_path / "helper.py").write_text("X = 1\n")
+    (tmp_path / "app.py").write_text(
+        "import helper\nfrom gevent import monkey\nmonkey.patch_all()\n"
+    )
+    env = {k: v for k, v in clean_env().items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    plain = run_patchkit("audit", "app.py", cwd=tmp_path, env=env)
+    assert "\033[" not in plain.stdout and "PK501" in plain.stdout
+    always = run_patchkit("audit", "--color", "always", "app.py", cwd=tmp_path, env=env)
+    assert "\033[33mPK501\033[0m" in always.stdout
+    forced = run_patchkit("audit", "app.py", cwd=tmp_path, env={**env, "FORCE_COLOR": "1"})
+    assert "\033[33mPK501\033[0m" in forced.stdout
+    never = run_patchkit("audit", "--color", "never", "app.py", cwd=tmp_path,
+                         env={**env, "FORCE_COLOR": "1"})  # fmt: skip
+    assert "\033[" not in never.stdout
+    bad = run_patchkit("audit", "--color", "sometimes", "app.py", cwd=tmp_path, env=env)
+    assert bad.returncode == 2 and "--color" in bad.stderr

@@ -17,9 +17,7 @@ SCHEMA = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"
 def report() -> Report:
     return Report(
         findings=(
-            Finding(
-                "PK102", "retry.sleep is the original time.sleep", file="/abs/retry.py", line=3
-            ),
+            Finding("PK102", "retry.sleep is the original time.sleep", file="retry.py", line=3),
             Finding("PK201", "psycopg2 does its I/O in C", module="psycopg2"),
             Finding(
                 "PK301",
@@ -60,3 +58,64 @@ def test_one_result_per_finding_with_rules_from_the_catalog() -> None:
 def test_empty_report_is_valid_sarif() -> None:
     schema = json.loads(SCHEMA.read_text())
     jsonschema.Draft4Validator(schema).validate(json.loads(render(Report(), "sarif")))
+
+
+def test_rules_link_their_docs_page_and_the_link_follows_mkdocs_site_url() -> None:
+    import re
+
+    from patchkit.formats import sarif
+
+    repo = Path(__file__).resolve().parent.parent
+    found = re.search(r"^site_url:\s*(\S+)", (repo / "mkdocs.yml").read_text(), re.M)
+    site_url = found.group(1).strip("'\"") if found else None
+    assert site_url == sarif.DOCS_URL  # kept in step: no site yet, so repository paths
+    driver = json.loads(render(report(), "sarif"))["runs"][0]["tool"]["driver"]
+    for rule in driver["rules"]:
+        assert rule["helpUri"] == f"docs/rules/{rule['id']}.md"
+        assert (repo / rule["helpUri"]).is_file()
+
+
+def test_third_party_frames_are_related_locations_and_the_project_frame_is_the_location(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import sysconfig
+
+    monkeypatch.chdir(tmp_path)
+    lib = str(tmp_path / ".venv" / "lib" / "site-packages" / "redis" / "conn.py")
+    stdlib = str(Path(sysconfig.get_paths()["stdlib"]) / "socket.py")
+    finding = Finding(
+        "PK301",
+        "socket.recv called from a greenlet",
+        file=lib,
+        line=40,
+        stack=(f"{tmp_path / 'app.py'}:7 in handle", f"{lib}:40 in read", f"{stdlib}:700 in recv"),
+    )
+    log = json.loads(render(Report((finding,), "app.py", "run"), "sarif"))
+    jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(log)
+    (result,) = log["runs"][0]["results"]
+    (location,) = result["locations"]
+    assert location["physicalLocation"]["artifactLocation"] == {
+        "uri": "app.py",
+        "uriBaseId": "%SRCROOT%",
+    }
+    assert location["physicalLocation"]["region"] == {"startLine": 7}
+    related = [r["physicalLocation"]["region"]["startLine"] for r in result["relatedLocations"]]
+    assert related == [40, 700]
+    assert [r["id"] for r in result["relatedLocations"]] == [0, 1]
+
+
+def test_every_result_has_a_fingerprint_and_a_baseline_marks_its_state() -> None:
+    from patchkit import baseline
+    from patchkit.formats import sarif
+
+    findings = report().findings
+    keys = [k.key for k in baseline.keyed(findings)]
+    log = json.loads(sarif.render(report(), accepted=frozenset(keys[:1])))
+    results = log["runs"][0]["results"]
+    assert [r["partialFingerprints"]["patchkit/v1"] for r in results] == [k[2] for k in keys]
+    assert [r["baselineState"] for r in results] == ["unchanged", "new", "new"]
+    assert all(
+        "baselineState" not in r
+        for r in json.loads(render(report(), "sarif"))["runs"][0]["results"]
+    )
+    jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(log)

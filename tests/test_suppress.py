@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from patchkit.findings import Finding
 from patchkit.suppress import filter_findings
 from tests.helpers import write
@@ -98,3 +100,140 @@ def test_parse_codes_takes_prefixes_lists_and_commas_and_names_a_bad_word() -> N
     assert parse_codes([]) == ()
     with pytest.raises(ValueError, match="'PK9'"):
         parse_codes(["PK1", "PK9"])
+
+
+def test_noqa_comments_mean_what_flake8_and_ruff_make_them_mean(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "mod.py",
+        """
+        from time import sleep  # noqa: PK102
+        X = 1  # noqa
+        from time import sleep as nap  # noqa: E501, F401
+        LOCK = None  # NOQA:pk1
+        """,
+    )
+    # PK102 named; bare noqa drops all; other tools' codes drop none of ours; a prefix works.
+    assert [f.message for f in filter_findings(findings_for(path))] == ["c", "e"]
+
+
+def test_a_noqa_with_only_a_colon_drops_every_code_as_in_flake8(tmp_path: Path) -> None:
+    path = write(tmp_path / "mod.py", "a = 1  # noqa:\nb = 2  # noqas\nc = 3\nd = 4\n")
+    assert [f.message for f in filter_findings(findings_for(path))] == ["b", "c", "d", "e"]
+
+
+def test_path_patterns_match_like_ruffs_exclude() -> None:
+    from patchkit.suppress import path_matches
+
+    assert path_matches("migrations/0001_init.py", "migrations/*")
+    assert path_matches("migrations/deep/x.py", "migrations/*")  # * crosses /, as in ruff
+    assert path_matches("app/migrations/x.py", "migrations")  # a bare name: any directory
+    assert path_matches("app/test_views.py", "test_*.py")
+    assert path_matches("src/legacy/a.py", "./src/legacy/")
+    assert not path_matches("app/migrations/x.py", "migrations/*")  # anchored at the root
+    assert not path_matches("src/app.py", "tests/*")
+
+
+def test_exclude_and_per_file_ignores_are_relative_to_the_root(tmp_path: Path) -> None:
+    write(tmp_path / "migrations" / "m.py", "\n\n")
+    write(tmp_path / "tests" / "t.py", "\n\n")
+    write(tmp_path / "app.py", "\n\n")
+    every = [
+        Finding("PK102", "m", file=str(tmp_path / "migrations" / "m.py"), line=1),
+        Finding("PK102", "t102", file=str(tmp_path / "tests" / "t.py"), line=1),
+        Finding("PK105", "t105", file=str(tmp_path / "tests" / "t.py"), line=2),
+        Finding("PK102", "app", file=str(tmp_path / "app.py"), line=1),
+        Finding("PK201", "lib", module="psycopg2"),
+    ]
+    kept = filter_findings(
+        every,
+        exclude=["migrations/*"],
+        per_file_ignores={"tests/*": ("PK102",), "app.py": ()},
+        root=str(tmp_path),
+    )
+    assert [f.message for f in kept] == ["t105", "app", "lib"]
+    elsewhere = filter_findings(every, exclude=["migrations/*"], root=str(tmp_path / "tests"))
+    assert "m" in [f.message for f in elsewhere]  # outside the root no pattern matches
+
+
+def test_config_reads_exclude_and_per_file_ignores_in_toml_and_ini(tmp_path: Path) -> None:
+    from patchkit.config import load_config
+
+    write(
+        tmp_path / "a" / "pyproject.toml",
+        """
+        [tool.patchkit]
+        exclude = ["migrations/*"]
+        per-file-ignores = {"tests/*" = ["PK102"], "scripts/*.py" = ["pk1", "PK201"]}
+        """,
+    )
+    config = load_config(tmp_path / "a")
+    assert config.exclude == ("migrations/*",)
+    assert config.per_file_ignores == {"tests/*": ("PK102",), "scripts/*.py": ("PK1", "PK201")}
+    assert config.root == str((tmp_path / "a").resolve())
+    write(
+        tmp_path / "b" / "setup.cfg",
+        """
+        [patchkit]
+        exclude = migrations/*, build
+        per-file-ignores =
+            tests/*: PK102
+            scripts/a.py scripts/b.py:PK101,PK103
+        """,
+    )
+    config = load_config(tmp_path / "b")
+    assert config.exclude == ("migrations/*", "build")
+    assert config.per_file_ignores == {
+        "tests/*": ("PK102",),
+        "scripts/a.py": ("PK101", "PK103"),
+        "scripts/b.py": ("PK101", "PK103"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("filename", "body", "message"),
+    [
+        ("pyproject.toml", '[tool.patchkit]\nexclude = "migrations"\n', "exclude: expected a list"),
+        ("pyproject.toml", '[tool.patchkit]\nper-file-ignores = ["x"]\n', "expected a table"),
+        ("pyproject.toml", '[tool.patchkit.per-file-ignores]\n"t/*" = ["PK9"]\n', "'PK9'"),
+        ("setup.cfg", "[patchkit]\nper-file-ignores = tests/*\n", "has no ': CODES'"),
+        ("tox.ini", "[patchkit]\nper-file-ignores = t/*: PK999\n", "'PK999'"),
+    ],
+)
+def test_bad_exclude_or_per_file_ignores_is_a_one_line_error(
+    tmp_path: Path, filename: str, body: str, message: str
+) -> None:
+    from patchkit.config import load_config
+    from patchkit.errors import ConfigError
+
+    (tmp_path / filename).write_text(body)
+    with pytest.raises(ConfigError, match="per-file-ignores|exclude") as info:
+        load_config(tmp_path)
+    assert message in str(info.value) and "\n" not in str(info.value)
+    assert filename in str(info.value)
+
+
+def test_audit_honours_noqa_exclude_and_per_file_ignores(tmp_path: Path) -> None:
+    import json
+
+    from tests.helpers import run_patchkit
+
+    write(tmp_path / "pyproject.toml", '[tool.patchkit]\nexclude = ["vendor/*"]\n'
+          'per-file-ignores = {"quiet.py" = ["PK1"]}\n')  # fmt: skip
+    write(tmp_path / "vendor" / "v.py", "from time import sleep\n")
+    write(tmp_path / "quiet.py", "from time import sleep\n")
+    write(tmp_path / "hushed.py", "from time import sleep  # noqa: PK102\n")
+    write(tmp_path / "loud.py", "from time import sleep\n")
+    write(
+        tmp_path / "app.py",
+        """
+        import sys
+        sys.path.insert(0, "vendor")
+        import v, quiet, hushed, loud
+        from gevent import monkey
+        monkey.patch_all()
+        """,
+    )
+    proc = run_patchkit("audit", "--format", "json", "--select", "PK102", "app.py", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    assert [f["module"] for f in report["findings"]] == ["loud"]

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from patchkit import _real
 from patchkit._frames import is_patchkit_file
@@ -43,10 +43,12 @@ def run_child(
     timeout: float,
     threshold: float,
     duration: float | None = None,
+    on_start: Callable[[str], None] | None = None,
 ) -> ChildResult:
     """Run ``target`` under the detectors in a child interpreter and collect what it found.
 
     ``duration`` (seconds) stops the target gracefully; the outcome is then ``stopped``.
+    ``on_start`` is told the results directory (for a progress line that counts processes).
     """
     try:
         os.getcwd()
@@ -68,6 +70,8 @@ def run_child(
         )
         spec_path = os.path.join(tmp, "spec.json")
         spec.write(spec_path)
+        if on_start is not None:
+            on_start(tmp)
         with _audit_signals() as interrupts:
             return _run(spec, spec_path, interrupts)
     finally:

@@ -15,16 +15,17 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from patchkit import rules
+from patchkit import baseline, progress, rules
 from patchkit.audit.advice import fit_fixes
-from patchkit.commands import Parser, milliseconds, seconds, write_stdout
+from patchkit.commands import Parser, milliseconds, seconds, warn, write_stdout
 from patchkit.commands.static import static_report
-from patchkit.config import load_config
+from patchkit.config import ProjectConfig, load_config
 from patchkit.detect.static import check_entry_file
 from patchkit.errors import PatchkitError
 from patchkit.findings import SEVERITIES, Finding, Outcome, Report
-from patchkit.formats import FORMATS, render
+from patchkit.formats import FORMATS, render, sarif
 from patchkit.formats.outcome import exit_status
+from patchkit.formats.text import wants_color
 from patchkit.suppress import filter_findings
 from patchkit.target import Target, split_target
 
@@ -71,6 +72,14 @@ def parser() -> Parser:
         help="only these codes or prefixes (a,b; repeatable)")  # fmt: skip
     add("--ignore", type=_codes, action="extend", default=[], metavar="CODES",
         help="never these codes or prefixes (a,b; repeatable)")  # fmt: skip
+    once = p.add_mutually_exclusive_group()
+    once.add_argument("--baseline", metavar="FILE",
+        help="report only findings FILE does not accept (written by --write-baseline)")  # fmt: skip
+    once.add_argument("--write-baseline", metavar="FILE",
+        help="accept every finding of this run: write them to FILE and exit 0")  # fmt: skip
+    add("--color", choices=("auto", "always", "never"), default="auto",
+        help="colour the text report (auto: stdout is a terminal, NO_COLOR unset; "
+        "FORCE_COLOR set forces it)")  # fmt: skip
     return p
 
 
@@ -88,22 +97,40 @@ def main(argv: Sequence[str]) -> int:
     if target is None and not options.static:
         p.error("missing TARGET or -m MODULE")
     config = load_config()
-    config_ignore = tuple(getattr(config, "ignore", ()) or ())
+    accepted = baseline.load(options.baseline) if options.baseline else None
     if options.static:
         report = static_report(target, config, options)
     else:
         assert target is not None
         target.check()
         report = _run(target, options)
-    findings = filter_findings(
-        report.findings,
+    report = dataclasses.replace(
+        report, findings=tuple(_selected(report.findings, options, config))
+    )
+    if options.write_baseline:
+        count = baseline.write(options.write_baseline, report.findings, config.root)
+        warn(f"patchkit audit: wrote {count} finding(s) to {options.write_baseline}")
+        return 0
+    everything = report
+    if accepted is not None:
+        new, old = baseline.split(report.findings, accepted, config.root)
+        report = dataclasses.replace(report, findings=tuple(new))
+        if old:
+            warn(f"patchkit audit: {len(old)} finding(s) accepted by {options.baseline} not shown")
+    _emit(everything if options.format == "sarif" else report, options, accepted, config.root)
+    return status(report, options.fail_on)
+
+
+def _selected(findings, options: argparse.Namespace, config: ProjectConfig) -> list[Finding]:
+    return filter_findings(
+        findings,
         select=options.select,
         ignore=options.ignore,
-        config_ignore=config_ignore,
+        config_ignore=config.ignore,
+        exclude=config.exclude,
+        per_file_ignores=config.per_file_ignores,
+        root=config.root,
     )
-    report = dataclasses.replace(report, findings=tuple(findings))
-    _emit(report, options)
-    return status(report, options.fail_on)
 
 
 def status(report: Report, fail_on: str) -> int:
@@ -123,13 +150,19 @@ def _run(target: Target, options: argparse.Namespace) -> Report:
     if timeout is None:
         timeout = DEFAULT_TIMEOUT_S if options.duration is None else options.duration + 30.0
     extra = {"duration": options.duration} if options.duration is not None else {}
-    result = run_child(
-        target,
-        profile=options.profile,
-        timeout=timeout,
-        threshold=options.threshold / 1000.0,
-        **extra,
-    )
+    shown = _progress(options)
+    try:
+        result = run_child(
+            target,
+            profile=options.profile,
+            timeout=timeout,
+            threshold=options.threshold / 1000.0,
+            on_start=shown.start if shown is not None else None,
+            **extra,
+        )
+    finally:
+        if shown is not None:
+            shown.stop()
     if result.error:
         raise PatchkitError(result.error)
     findings = fit_fixes(_dedupe(result.findings + _static(target)), target.kind, target.name)
@@ -179,11 +212,32 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-def _emit(report: Report, options: argparse.Namespace) -> None:
-    stdout = sys.stdout
-    to_terminal = options.output is None and stdout is not None and stdout.isatty()
-    color = to_terminal and options.format == "text" and "NO_COLOR" not in os.environ
-    text = render(report, options.format, color=color)
+def _progress(options: argparse.Namespace) -> progress.Progress | None:
+    """The status line, unless a machine reads the report from a pipe (json/sarif to stdout)."""
+    if options.format != "text" and options.output is None and not _is_tty(sys.stdout):
+        return None
+    return progress.for_audit()
+
+
+def _is_tty(stream: Any) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (OSError, ValueError):
+        return False
+
+
+def _emit(
+    report: Report,
+    options: argparse.Namespace,
+    accepted: frozenset[baseline.Key] | None = None,
+    root: str | None = None,
+) -> None:
+    to_terminal = options.output is None and _is_tty(sys.stdout)
+    if options.format == "sarif":
+        text = sarif.render(report, accepted, root)
+    else:
+        color = options.format == "text" and wants_color(options.color, to_terminal, os.environ)
+        text = render(report, options.format, color=color)
     if not text.endswith("\n"):
         text += "\n"
     if options.output is None:

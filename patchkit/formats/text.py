@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from patchkit.findings import SEVERITIES, Finding, Outcome, Report
 from patchkit.formats.outcome import details, headline
@@ -102,3 +103,17 @@ def _painter(color: bool):
         return f"\033[{_COLORS[style]}m{text}\033[0m" if color else text
 
     return paint
+
+
+def wants_color(mode: str, to_terminal: bool, environ: Mapping[str, str]) -> bool:
+    """``--color``: always/never as said; auto colours a terminal, as the conventions say.
+
+    ``NO_COLOR`` (no-color.org) set to anything non-empty turns auto's colour off; ``FORCE_COLOR``
+    (force-color.org) non-empty turns it on where there is no terminal. NO_COLOR wins if both
+    are set, as in pytest.
+    """
+    if mode != "auto":
+        return mode == "always"
+    if environ.get("NO_COLOR"):
+        return False
+    return bool(environ.get("FORCE_COLOR")) or to_terminal

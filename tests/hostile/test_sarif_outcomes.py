@@ -83,12 +83,13 @@ def test_uris_are_percent_encoded_and_relative_to_srcroot(
     root = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
     assert root.startswith("file:///") and root.endswith("/")
     assert root == tmp_path.as_uri() + "/"
-    places = {
-        r["locations"][0]["physicalLocation"]["region"]["startLine"]: r["locations"][0][
-            "physicalLocation"
-        ]["artifactLocation"]
-        for r in run["results"]
-    }
+    places = {}
+    for r in run["results"]:  # outside the project: a related location, never a location
+        (where,) = r.get("locations", []) + r.get("relatedLocations", [])
+        assert ("locations" in r) == (where["physicalLocation"]["region"]["startLine"] < 4)
+        places[where["physicalLocation"]["region"]["startLine"]] = where["physicalLocation"][
+            "artifactLocation"
+        ]
     assert places[2] == {"uri": "sub%20dir/a%23b%25c%20%C3%A9.py", "uriBaseId": "%SRCROOT%"}
     assert places[3] == {"uri": "rel.py", "uriBaseId": "%SRCROOT%"}
     assert places[4] == {"uri": "file:///elsewhere/x%20y.py"}
