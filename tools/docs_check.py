@@ -27,7 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 WIDTHS = (390, 1400, 1920)
 HEIGHT = 900
-PAGES = ("index.html", "compat-matrix/index.html", "compat-matrix.html", "rules/index.html")
+# The home page, the matrix as Markdown and as its own page, and one rule page (the nav).
+PAGES = ("index.html", "compat-matrix/index.html", "compat-matrix.html", "rules/PK101/index.html")
 MATRIX = "compat-matrix.html"  # the page whose table the probe must find
 LINKED = ("compat-matrix.html", "compat-matrix/index.html")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
@@ -136,14 +137,15 @@ def build_site(out: Path) -> None:
     subprocess.run(cmd, cwd=ROOT, check=True, env=dict(os.environ, NO_MKDOCS_2_WARNING="1"))
 
 
-def check_site(chromium: str, site: Path, shots: Path) -> list[str]:
-    """Every problem found, one line each, over PAGES x WIDTHS; screenshots land in ``shots``."""
-    jobs = [(page, width) for page in PAGES for width in WIDTHS]
+def check_site(chromium: str, site: Path, shots: Path, pages: tuple[str, ...] = PAGES) -> list[str]:
+    """Every problem found, one line each, over pages x WIDTHS; screenshots land in ``shots``."""
+    jobs = [(page, width) for page in pages for width in WIDTHS]
 
     def one(job: tuple[str, int]) -> list[str]:
         page, width = job
         path = site / page
-        shot = shots / f"{page.replace('/index.html', '').replace('/', '-')}-{width}.png"
+        name = page.replace("/index.html", "").replace(".html", "-html").replace("/", "-")
+        shot = shots / f"{name}-{width}.png"
         size = screenshot(chromium, path, width, shot)
         result = measure(chromium, path, width)
         found = problems(result, width)
