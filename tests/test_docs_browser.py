@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -77,3 +78,12 @@ def test_without_chromium_the_check_says_so_in_one_line() -> None:
     assert proc.stderr.strip().splitlines() == [
         "docs_check: chromium not found (apt-get install chromium)"
     ]
+
+
+def test_the_built_nav_names_each_rule_by_code_and_name(site: Path) -> None:
+    from patchkit import rules
+
+    nav = (site / "index.html").read_text()
+    for rule in rules.CATALOG:
+        assert re.search(rf'href="rules/{rule.code}/"[^>]*>\s*<span[^>]*>\s*'
+                         rf"{rule.code} {rule.name}\s*<", nav), rule.code  # fmt: skip
