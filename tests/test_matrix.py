@@ -107,6 +107,10 @@ def test_html_cell_detail_and_what_to_do_open_on_click_not_hover(records):
     assert psycopg2.startswith("<details><summary><b>blocks</b>")
     assert "<b>What to do:</b> Add the <code>psycopg2</code> integration" in psycopg2
     assert "hub stall 1.980 s" in psycopg2
+    requests = next(c for c in opened if "requests measured" in c and "cooperative" in c)
+    assert (
+        "What to do:</b> nothing under <code>full</code>. Where it blocks or breaks: " in requests
+    )
     socket = next(c for c in opened if "socket measured" in c)
     assert "What to do:</b> Nothing: cooperative under every profile measured." in socket
 

@@ -46,7 +46,7 @@ details[open]>summary::before{content:"▾"}
 summary b{margin-right:.3rem}
 summary small{color:#333}
 summary:focus-visible{outline:2px solid #1a4fd6;outline-offset:-2px}
-.more{padding:0 .5rem .5rem;width:min(20rem,70vw);white-space:normal}
+.more{padding:0 .5rem .5rem;width:min(20rem,calc(100vw - 10rem));white-space:normal}
 .more p{margin:.3rem 0}
 code{font:13px ui-monospace,SFMono-Regular,Menlo,monospace;overflow-wrap:anywhere}
 .legend span{display:inline-block;padding:.1rem .5rem;margin:0 .5rem .25rem 0;
@@ -87,6 +87,8 @@ def _cell(cell: dict[str, Any] | None, fix: str) -> str:
     short = "" if cell.get("factor") is None else f"×{cell['factor']:.1f}"
     why = f"<p>{escape(_reason(cell.get('detail') or ''))}</p>" if outcome == "broken" else ""
     numbers = _numbers(cell)
+    if outcome == "cooperative" and not fix.startswith("Nothing"):
+        fix = f"nothing under `{cell['profile']}`. Where it blocks or breaks: {fix}"
     return (
         f'<td class="{cls}" style="background:{COLOURS.get(outcome, "#eee")}">'
         f"<details><summary><b>{escape(outcome)}</b><small>{escape(short)}</small></summary>"
