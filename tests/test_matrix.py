@@ -60,12 +60,25 @@ def test_a_later_line_for_the_same_cell_replaces_the_earlier_one(tmp_path):
     assert only["outcome"] == "cooperative"
 
 
-def test_markdown_has_a_row_per_library_and_a_column_per_profile(records):
+def test_markdown_table_is_coloured_grouped_by_kind_and_advises_each_library(records):
     table = markdown_table(build_document(records))
-    lines = table.splitlines()
-    assert lines[0] == "| library | version | `full` | `none` |"
-    assert "| `psycopg2` | 1.2.3 | blocks ×9.9 | blocks ×9.8 |" in lines
-    assert "| `multiprocessing.Pool` | 1.2.3 | broken | – |" in lines
+    assert (
+        "<thead><tr><th>library</th><th><code>full</code></th><th><code>none</code></th>" in table
+    )
+    assert "\n\n" not in table  # one raw HTML block for Markdown
+    groups = re.findall(r'<td colspan="3" style="[^"]*background:[^"]*">([^<]+)</td>', table)
+    assert groups == ["Databases", "HTTP", "Standard library: I/O",
+                      "Standard library: threads, processes, asyncio"]  # fmt: skip
+    psycopg2 = table.split("<code>psycopg2</code><br>")[1].split("<code>requests</code><br>")[0]
+    assert "background:#ffe9a8" in psycopg2 and ">blocks ×9.9</td>" in psycopg2
+    assert "<b>What to do:</b> Add the <code>psycopg2</code> integration" in psycopg2
+    pool = table.split("<code>multiprocessing.Pool</code>")[1]
+    assert "background:#ffcdd2" in pool and "<td>–</td>" in pool  # broken; no `none` cell
+    assert (
+        table.index("<code>psycopg2</code>")
+        < table.index("<code>requests</code>")
+        < (table.index("<code>socket</code>"))
+    )
 
 
 def test_markdown_template_keeps_the_explanation_and_lists_fixes(records):
@@ -81,8 +94,42 @@ def test_html_is_self_contained_and_shows_outcome_factor_and_detail(records):
     page = render_html(build_document(records))
     assert not re.search(r"(src|href)=\"https?:|<script|@import|url\(", page)
     assert "CPython 3.11.7, gevent 26.9.0, platform linux" in page
-    assert 'title="psycopg2 measured"' in page
     assert "factor 9.9" in page and "#ffcdd2" in page  # broken cell colour
+
+
+def test_html_cell_detail_and_what_to_do_open_on_click_not_hover(records):
+    page = render_html(build_document(records))
+    assert "title=" not in page  # nothing is hover-only
+    cells = re.findall(r'<td class="cell"[^>]*>(.*?)</td>', page, re.S)
+    opened = [c for c in cells if "<details>" in c]
+    assert len(opened) == len(records)
+    psycopg2 = next(c for c in opened if "psycopg2 measured" in c)
+    assert psycopg2.startswith("<details><summary><b>blocks</b>")
+    assert "<b>What to do:</b> Add the <code>psycopg2</code> integration" in psycopg2
+    assert "hub stall 1.980 s" in psycopg2
+    requests = next(c for c in opened if "requests measured" in c and "cooperative" in c)
+    assert (
+        "What to do:</b> nothing under <code>full</code>. Where it blocks or breaks: " in requests
+    )
+    socket = next(c for c in opened if "socket measured" in c)
+    assert "What to do:</b> Nothing: cooperative under every profile measured." in socket
+
+
+def test_html_rows_are_grouped_by_kind_under_sticky_headers(records):
+    page = render_html(build_document(records))
+    groups = re.findall(r'<tr class="family"><th [^>]*><span>([^<]+)</span>', page)
+    assert groups[:2] == ["Databases", "HTTP"] and groups[2].startswith("Standard library")
+    assert page.index("<code>psycopg2</code>") < page.index("<code>requests</code>")
+    assert re.search(r"thead th\{position:sticky;top:0", page)
+    assert re.search(r"th\.lib\{position:sticky;left:0", page)
+    assert '<div class="scroll">' in page  # the table scrolls in its box, never the page
+
+
+def test_committed_matrix_pages_are_rendered_from_the_committed_json():
+    doc = json.loads((REPO / "docs" / "compat-matrix.json").read_text())
+    stale = "stale: run `python tools/matrix.py --render-only` (see tools/matrix.py)"
+    assert (REPO / "docs" / "compat-matrix.md").read_text() == render_markdown(doc), stale
+    assert (REPO / "docs" / "compat-matrix.html").read_text() == render_html(doc), stale
 
 
 def test_html_marks_a_cell_that_differs_from_expected(records):

@@ -44,7 +44,8 @@ def test_every_rule_names_the_module_that_makes_its_finding() -> None:
         assert f"Checked in `{rule.detector[0]}`" in rules.page(rule.code)
 
 
-def test_mkdocs_nav_lists_every_rule_page() -> None:
+def test_mkdocs_nav_lists_every_rule_page_by_code_and_name() -> None:
     nav = (ROOT / "mkdocs.yml").read_text()
-    for code in rules.codes():
-        assert f"- {code}: rules/{code}.md" in nav, f"add {code} to the Rules nav in mkdocs.yml"
+    for rule in rules.CATALOG:
+        entry = f"- {rule.code} {rule.name}: rules/{rule.code}.md"
+        assert entry in nav, f"add `{entry}` to the Rules nav in mkdocs.yml"

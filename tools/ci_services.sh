@@ -93,7 +93,7 @@ create_databases() {
 
 # System libraries the optional native clients build against or load: libmariadb-dev and
 # pkg-config (mysqlclient), libmemcached-dev (pylibmc), unixodbc (pyodbc's libodbc).
-APT_NATIVE=(libmariadb-dev pkg-config libmemcached-dev unixodbc)
+APT_NATIVE=(libmariadb-dev pkg-config libmemcached-dev unixodbc chromium)
 BREW_NATIVE=(mysql-client pkg-config libmemcached unixodbc)
 
 install_native_libraries() {

@@ -131,29 +131,100 @@ def environment_line(doc: dict[str, Any]) -> str:
     )
 
 
+GROUPS = (
+    ("databases", "Databases"),
+    ("http", "HTTP"),
+    ("messaging", "Messaging"),
+    ("rpc", "RPC"),
+    ("stdlib", "Standard library: I/O"),
+    ("concurrency", "Standard library: threads, processes, asyncio"),
+)
+Row = tuple[str, str, dict[str, dict[str, Any]]]
+
+
+def grouped_rows(doc: dict[str, Any]) -> list[tuple[str, list[Row]]]:
+    """(group title, rows) by the cases' family: databases, HTTP, messaging, RPC, stdlib."""
+    cases = load_all()
+    titles = dict(GROUPS)
+    groups: dict[str, list[Row]] = {}
+    for row in rows(doc):
+        case = cases.get(row[0])
+        family = case.family if case and case.family in titles else "other"
+        groups.setdefault(family, []).append(row)
+    order = [f for f, _ in GROUPS] + ["other"]
+    return [(titles.get(f, "Other"), groups[f]) for f in order if f in groups]
+
+
+def advice(library: str, cells: dict[str, dict[str, Any]]) -> str:
+    """What to do about this library (Markdown with backticks), from its compat case."""
+    case = load_all().get(library)
+    if all(c["outcome"] == "cooperative" for c in cells.values()):
+        return "Nothing: cooperative under every profile measured."
+    return (case.fix if case else "") or "No advice recorded for this library."
+
+
+def inline_code(text: str) -> str:
+    """Escaped HTML with `backticks` as <code>: the advice reads the same on both pages."""
+    parts = escape(text).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def cell_label(cell: dict[str, Any]) -> str:
+    return f"{cell['outcome']}{_factor(cell)}"
+
+
+def _md_cell(cell: dict[str, Any] | None) -> str:
+    if cell is None:
+        return "<td>–</td>"
+    colour = COLOURS.get(cell["outcome"], "#eee")
+    return (
+        f'<td style="background:{colour};color:#1d1d1f;white-space:nowrap" '
+        f'title="{escape(cell.get("detail") or "")}">{escape(cell_label(cell))}</td>'
+    )
+
+
+FAMILY_STYLE = "background:#e8eaf0;color:#1d1d1f;font-weight:bold"
+
+
 def markdown_table(doc: dict[str, Any]) -> str:
+    """The matrix as an HTML table inside the Markdown page: coloured cells, grouped by kind, and
+    under each library's cells (its name spans both rows) what to do about it. One line per row
+    and no blank line: Markdown keeps it as one raw HTML block."""
     profiles = profiles_of(doc)
+    head = "".join(f"<th><code>{escape(p)}</code></th>" for p in profiles)
     lines = [
-        "| library | version | " + " | ".join(f"`{p}`" for p in profiles) + " |",
-        "|---|---|" + "---|" * len(profiles),
+        '<div class="compat-matrix" style="overflow-x:auto">',
+        "<table>",
+        f"<thead><tr><th>library</th>{head}</tr></thead>",
+        "<tbody>",
     ]
-    for library, version, cells in rows(doc):
-        shown = []
-        for profile in profiles:
-            cell = cells.get(profile)
-            shown.append(f"{cell['outcome']}{_factor(cell)}" if cell else "–")
-        lines.append(f"| `{library}` | {version} | " + " | ".join(shown) + " |")
+    for title, group in grouped_rows(doc):
+        span = len(profiles) + 1
+        lines.append(f'<tr><td colspan="{span}" style="{FAMILY_STYLE}">{escape(title)}</td></tr>')
+        for library, version, cells in group:
+            tds = "".join(_md_cell(cells.get(p)) for p in profiles)
+            lib = f"<code>{escape(library)}</code><br><small>{escape(version)}</small>"
+            fix = inline_code(advice(library, cells))
+            lines.append(f'<tr><td rowspan="2">{lib}</td>{tds}</tr>')
+            lines.append(f'<tr><td colspan="{len(profiles)}"><b>What to do:</b> {fix}</td></tr>')
+    lines += ["</tbody>", "</table>", "</div>"]
     return "\n".join(lines)
 
 
+def legend() -> str:
+    """The outcome colours, as inline HTML spans for the Markdown page."""
+    return ", ".join(
+        f'<span style="background:{c};color:#1d1d1f;padding:0 .4em">{o}</span>'
+        for o, c in COLOURS.items()
+    )
+
+
 def fixes_table(doc: dict[str, Any]) -> str:
-    cases = load_all()
     lines = ["| library | where it blocks or breaks | what to do |", "|---|---|---|"]
     for library, _, cells in rows(doc):
         bad = [f"`{p}`: {c['outcome']}" for p, c in cells.items() if c["outcome"] != "cooperative"]
-        fix = cases[library].fix if library in cases else ""
         if bad:
-            lines.append(f"| `{library}` | {', '.join(bad)} | {fix} |")
+            lines.append(f"| `{library}` | {', '.join(bad)} | {advice(library, cells)} |")
     return "\n".join(lines)
 
 
@@ -178,6 +249,7 @@ def render_markdown(doc: dict[str, Any], template: str | None = None) -> str:
         environment=environment_line(doc),
         table=markdown_table(doc),
         fixes=fixes_table(doc),
+        legend=legend(),
         ranges=ranges(doc),
     )
 
