@@ -213,7 +213,13 @@ class Watch:
             if origin is not None and frame is None and not getattr(origin, "dead", True):
                 frame = sys._getframe(2)  # the greenlet that is still running: us
             entries = frame_entries(frame) if frame is not None else []
-        stall = _stall(duration, greenlet_label(origin), entries)
+        label = greenlet_label(origin)
+        if not any(not is_patchkit_file(e[0]) for e in entries):
+            # No frame of its own (gevent.spawn(time.sleep, 0.3)): where it was spawned.
+            spawned = frame_entries(getattr(origin, "spawning_stack", None))
+            if spawned:
+                entries, label = spawned, f"{label} (no Python frame seen; spawned here)"
+        stall = _stall(duration, label, entries)
         self.stalls.append(dataclasses.replace(stall, end=_clock()))
 
     def _watchdog(self, started: Any, generation: int) -> None:
