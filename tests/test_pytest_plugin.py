@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import clean_env, write
+from tests.helpers import REPO, clean_env, write
 
 BLOCKING_AND_YIELDING = """
     import time
@@ -350,3 +350,34 @@ def test_greenlet_spawned_on_a_c_function_is_reported_at_its_spawning_line(tmp_p
     assert "1 failed" in out, out + proc.stderr
     assert "no Python frame seen; spawned here) held it at " in out, out
     assert "test_spawned.py:7" in out, out
+
+
+def test_a_skipped_compat_case_says_why_in_the_normal_output():
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "compat_tests",
+            "-k",
+            "mysqlclient",
+        ],
+        cwd=REPO,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = proc.stdout
+    if "1 skipped" not in out:
+        pytest.skip(f"the mysqlclient case ran here: {out.splitlines()[-1:]}")
+    assert "patchkit compatibility: skipped" in out, out
+    line = next(ln for ln in out.splitlines() if ln.startswith("SKIPPED "))
+    assert "databases/mysqlclient]: " in line and ("MySQLdb" in line or "mysql" in line), line
+    again = subprocess.run(
+        [*proc.args, "-rs"], cwd=REPO, env=clean_env(), capture_output=True, text=True, timeout=300
+    )
+    assert "patchkit compatibility: skipped" not in again.stdout  # -rs lists it once already
+    assert "SKIPPED [1]" in again.stdout, again.stdout
