@@ -127,6 +127,7 @@ def compat(profile: str, peers: PeerPool) -> Callable[[Case], None]:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    _report_skips(terminalreporter)
     if not _measured:
         return
     terminalreporter.section("patchkit compatibility")
@@ -137,3 +138,17 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             f"{cell['library']:<40} {cell['profile']:<9} {cell['outcome']:<12} "
             f"factor {factor:>5}  stall {stall:>6} s"
         )
+
+
+def _report_skips(terminalreporter: Any) -> None:
+    """Why each case was skipped, in the normal output: a library not measured is a gap in the
+    matrix, and "s" in the progress line does not say which or why (``-rs`` already does)."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped or "s" in getattr(terminalreporter, "reportchars", ""):
+        return
+    terminalreporter.section("patchkit compatibility: skipped")
+    for report in skipped:
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        terminalreporter.write_line(f"SKIPPED {report.nodeid}: {reason}")

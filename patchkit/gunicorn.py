@@ -23,7 +23,10 @@ def _patch(worker: Any) -> None:
 
     from patchkit.manager import apply
 
-    apply(requested_by=f"gunicorn worker {type(worker).__module__}.{type(worker).__name__}")
+    profile = apply(
+        requested_by=f"gunicorn worker {type(worker).__module__}.{type(worker).__name__}"
+    )
+    worker.log.info("patchkit: applied profile %s (from %s)", profile.name, _profile_origin())
     # What gunicorn does besides patching: its listeners become gevent sockets, whatever the
     # profile, because gevent's StreamServer needs them.
     worker.sockets = [
@@ -32,6 +35,14 @@ def _patch(worker: Any) -> None:
     from patchkit.detect.production import start_from_config
 
     start_from_config()  # `watch = MS` in the config: each worker watches its own hub
+
+
+def _profile_origin() -> str:
+    """What chose the profile: ``PATCHKIT_PROFILE``, the config file's key, or the default."""
+    from patchkit.config import load_config
+
+    config = load_config()
+    return config.profile_origin if config.profile else "the default: no profile configured"
 
 
 def _build(name: str) -> type:

@@ -296,7 +296,13 @@ class Watch:
             if origin is not None and frame is None and not getattr(origin, "dead", True):
                 frame = sys._getframe(2)  # the greenlet that is still running: us
             entries = frame_entries(frame) if frame is not None else []
-        stall = dataclasses.replace(_stall(duration, greenlet_label(origin), entries), end=end)
+        label = greenlet_label(origin)
+        if not any(not is_patchkit_file(e[0]) for e in entries):
+            # No frame of its own (gevent.spawn(time.sleep, 0.3)): where it was spawned.
+            spawned = frame_entries(getattr(origin, "spawning_stack", None))
+            if spawned:
+                entries, label = spawned, f"{label} (no Python frame seen; spawned here)"
+        stall = dataclasses.replace(_stall(duration, label, entries), end=end)
         if len(self.stalls) >= MAX_STALLS:
             count, total = self.unstored
             self.unstored = (count + 1, total + duration)
