@@ -272,6 +272,13 @@ def test_suppression_comment_on_the_reported_line_passes_the_test(tmp_path):
             beat.join()
 
 
+        def test_quiet_noqa():
+            beat = gevent.spawn(gevent.sleep, 0.01)
+            gevent.sleep(0)
+            time.sleep(0.3)  # noqa: PK302
+            beat.join()
+
+
         def test_other_code_still_fails():
             beat = gevent.spawn(gevent.sleep, 0.01)
             gevent.sleep(0)
@@ -281,7 +288,7 @@ def test_suppression_comment_on_the_reported_line_passes_the_test(tmp_path):
     )
     proc = run_pytest(tmp_path, "--patchkit-watch=100", "-rf")
     out = proc.stdout
-    assert "1 failed, 1 passed" in out, out + proc.stderr
+    assert "1 failed, 2 passed" in out, out + proc.stderr
     assert "FAILED test_quiet.py::test_other_code_still_fails" in out
 
 
