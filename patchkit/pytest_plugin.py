@@ -217,7 +217,7 @@ def _report(stalls: list[Any], threshold: float) -> str:
     return "\n".join(lines)
 
 
-_RUNNER_FRAMES = (f"{os.sep}_pytest{os.sep}", f"{os.sep}pluggy{os.sep}")
+_RUNNER_FRAMES = tuple(f"{os.sep}{name}{os.sep}" for name in ("_pytest", "pytest", "pluggy"))
 
 
 def _own_frames(stack: tuple[str, ...]) -> list[str]:

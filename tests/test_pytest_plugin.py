@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -49,6 +50,7 @@ def test_watch_fails_a_test_that_blocked_the_hub_and_shows_the_stack(tmp_path):
     assert "longer than 100 ms" in out and "PK302 the hub did not run for 0.3" in out
     assert "test_hub.py:9" in out, out  # the time.sleep line, in the stack that held the hub
     assert "pluggy" not in out and "_pytest" not in out  # only the test's own frames
+    assert f"{os.sep}pytest{os.sep}__main__.py" not in out, out
 
 
 def test_watch_takes_its_default_threshold_without_a_value(tmp_path):
