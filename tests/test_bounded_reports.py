@@ -74,8 +74,8 @@ def test_thousands_of_stall_places_give_a_bounded_pk302_report_with_right_totals
 def test_stalls_past_the_cap_are_counted_not_stored() -> None:
     w = watch.Watch(0.1)
     w.stalls = [Stall(0.2, "greenlet g")] * watch.MAX_STALLS
-    w._record_stall(None, 0.3)
-    w._record_stall(None, 0.4)
+    w._record_stall(None, 10.0, 10.3)  # (origin, start, end)
+    w._record_stall(None, 20.0, 20.4)
     assert len(w.stalls) == watch.MAX_STALLS
     assert w.unstored[0] == 2 and abs(w.unstored[1] - 0.7) < 1e-9
     (summary,) = [f for f in w.findings() if "total_stalls" in f.detail]
