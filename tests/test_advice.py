@@ -16,7 +16,7 @@ def test_gunicorn_target_is_told_about_the_worker_class_not_patchkit_auto() -> N
 
 def test_celery_target_is_told_to_start_under_patchkit_run() -> None:
     (fixed,) = fit_fixes([LATE], "module", "celery")
-    assert "python -m patchkit run --profile P -m celery" in fixed.fix
+    assert "python -m patchkit run --profile P -m patchkit.celery" in fixed.fix
     assert "import patchkit.auto" not in fixed.fix
 
 
@@ -28,3 +28,8 @@ def test_a_script_keeps_the_first_line_advice() -> None:
 def test_findings_without_patch_advice_are_left_alone() -> None:
     other = Finding("PK302", "hub blocked", fix="Move it to a thread pool.")
     assert fit_fixes([other], "module", "gunicorn") == [other]
+
+
+def test_the_patchkit_celery_entry_is_a_celery_target() -> None:
+    (fixed,) = fit_fixes([LATE], "module", "patchkit.celery")
+    assert "-m patchkit.celery" in fixed.fix and "import patchkit.auto" not in fixed.fix

@@ -30,5 +30,7 @@ def test_a_server_started_with_dash_m_is_told_how_that_server_patches(tmp_path: 
     proc = run_patchkit("audit", "--format", "json", "-m", "celery", cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     fixes = [f["fix"] for f in json.loads(proc.stdout)["findings"] if f["code"] == "PK102"]
-    assert fixes and all("patchkit run --profile P -m celery" in fix for fix in fixes), fixes
+    assert fixes and all("patchkit run --profile P -m patchkit.celery" in fix for fix in fixes), (
+        fixes
+    )
     assert not any("import patchkit.auto" in fix for fix in fixes)

@@ -23,8 +23,9 @@ SERVER_PATCH = {
         "the arbiter, so start it as `python -m patchkit run --profile P -m gunicorn ...`"
     ),
     "celery": (
-        "`python -m patchkit run --profile P -m celery -A APP worker -P gevent` (or `-P gevent` "
-        "on the command line, not only in the config, so celery patches before it imports the app)"
+        "`python -m patchkit run --profile P -m patchkit.celery -A APP worker -P gevent` "
+        "(celery's own `-P gevent` start-up calls `patch_all()`, whatever the profile: "
+        "`patchkit.celery` starts the worker without it)"
     ),
 }
 
@@ -33,6 +34,8 @@ def server_of(kind: str, name: str) -> str | None:
     """The server a ``-m`` target starts (``gunicorn.app.wsgiapp`` is gunicorn), or None."""
     if kind != "module":
         return None
+    if name == "patchkit.celery":
+        return "celery"
     top = name.partition(".")[0]
     return top if top in SERVER_PATCH else None
 
