@@ -15,14 +15,13 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import clean_env, run_patchkit, write
+from tests.helpers import clean_env, http_get, run_patchkit, write
 
 # How the audit of a server is stopped after the traffic: --duration S (the audit stops the
 # target itself: outcome "stopped"); None sends SIGINT to the audit (outcome "interrupted").
@@ -123,7 +122,7 @@ def test_gunicorn_workers_are_audited_and_name_their_findings(tmp_path: Path, wo
             proc, [r"Listening at: http://127\.0\.0\.1:(\d+)", r"Booting worker", r"Booting worker"]
         )
         port = int(listening.group(1))
-        served = {fetch(port) for _ in range(6)}
+        served = {int(http_get(port)) for _ in range(6)}
         report = finish_audit(proc)
     finally:
         stop(proc)
@@ -136,18 +135,6 @@ def test_gunicorn_workers_are_audited_and_name_their_findings(tmp_path: Path, wo
     assert {f["process"] for f in stalls} <= served  # the workers that answered
     assert all(f["file"].endswith("app.py") and f["line"] == 5 for f in stalls)
     assert_gone(list(role_of))
-
-
-def fetch(port: int) -> int:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
-                return int(response.read())
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 MP_APP = """

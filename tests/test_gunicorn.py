@@ -9,14 +9,13 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import clean_env, write
+from tests.helpers import clean_env, http_get, write
 
 pytest.importorskip("gunicorn")
 
@@ -84,18 +83,6 @@ def _read_lines(stream: Any, lines: queue.Queue[str]) -> None:
     lines.put("")
 
 
-def fetch(port: int) -> dict[str, Any]:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
-                return json.loads(response.read())
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
 def overlapped_requests(
     cwd: Path,
     *args: str,
@@ -104,10 +91,10 @@ def overlapped_requests(
 ) -> tuple[float, list[dict[str, Any]], list[str]]:
     proc, port, boot = serve(cwd, worker, *args, env=env)
     try:
-        fetch(port)  # the worker is up and patched
+        json.loads(http_get(port))  # the worker is up and patched
         started = time.monotonic()
         with ThreadPoolExecutor(REQUESTS) as pool:
-            answers = list(pool.map(lambda _: fetch(port), range(REQUESTS)))
+            answers = list(pool.map(lambda _: json.loads(http_get(port)), range(REQUESTS)))
         return time.monotonic() - started, answers, boot
     finally:
         proc.terminate()

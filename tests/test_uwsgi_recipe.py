@@ -14,14 +14,13 @@ import subprocess
 import sys
 import textwrap
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import REPO, clean_env, write
+from tests.helpers import REPO, clean_env, http_get, write
 
 UWSGI = Path(sys.executable).parent / "uwsgi"
 if not UWSGI.exists():
@@ -53,17 +52,6 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _fetch(port: int, deadline: float) -> dict[str, Any]:
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
-                return json.loads(response.read())
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
 def serve_overlapping(cwd: Path, *flags: str) -> tuple[float, dict[str, Any]]:
     port = _free_port()
     proc = subprocess.Popen(
@@ -73,10 +61,10 @@ def serve_overlapping(cwd: Path, *flags: str) -> tuple[float, dict[str, Any]]:
         cwd=cwd, env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        first = _fetch(port, time.monotonic() + 30)  # up and patched
+        first = json.loads(http_get(port, 30))  # up and patched
         started = time.monotonic()
         with ThreadPoolExecutor(REQUESTS) as pool:
-            list(pool.map(lambda _: _fetch(port, time.monotonic() + 10), range(REQUESTS)))
+            list(pool.map(lambda _: json.loads(http_get(port, 10)), range(REQUESTS)))
         return time.monotonic() - started, first
     except OSError:
         proc.kill()

@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from patchkit.config import load_config
 from patchkit.detect.watch import Stall
 from patchkit.detect.watchlog import StallLog
 from patchkit.errors import ConfigError
-from tests.helpers import clean_env, json_from_stdout, run_patchkit, run_python, write
+from tests.helpers import clean_env, http_get, json_from_stdout, run_patchkit, run_python, write
 
 BUSY_APP = """
 import time
@@ -258,18 +257,6 @@ def serve_two_workers(cwd: Path) -> tuple[subprocess.Popen[str], int]:
     return proc, port
 
 
-def fetch_text(port: int) -> str:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
-                return response.read().decode()
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
 def test_gunicorn_workers_log_stalls_with_watch_in_the_config(tmp_path: Path) -> None:
     pytest.importorskip("gunicorn")
     write(
@@ -288,7 +275,7 @@ def test_gunicorn_workers_log_stalls_with_watch_in_the_config(tmp_path: Path) ->
     pyproject(tmp_path)
     proc, port = serve_two_workers(tmp_path)
     try:
-        assert fetch_text(port) == "done"
+        assert http_get(port) == "done"
         time.sleep(0.5)  # the line is written from a greenlet after the stall
     finally:
         proc.terminate()
