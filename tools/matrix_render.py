@@ -133,9 +133,13 @@ def environment_line(doc: dict[str, Any]) -> str:
 
 GROUPS = (
     ("databases", "Databases"),
+    ("caches", "Caches, directories and coordination"),
     ("http", "HTTP"),
-    ("messaging", "Messaging"),
+    ("cloud", "Cloud and SOAP"),
+    ("messaging", "Messaging and tasks"),
     ("rpc", "RPC"),
+    ("remote", "Remote shells, mail and file transfer"),
+    ("observability", "Observability (background threads)"),
     ("stdlib", "Standard library: I/O"),
     ("concurrency", "Standard library: threads, processes, asyncio"),
 )
