@@ -92,25 +92,33 @@ create_databases() {
 }
 
 # System libraries the optional native clients build against or load: libmariadb-dev and
-# pkg-config (mysqlclient), libmemcached-dev (pylibmc), unixodbc (pyodbc's libodbc).
-APT_NATIVE=(libmariadb-dev pkg-config libmemcached-dev unixodbc chromium)
+# pkg-config (mysqlclient), libmemcached-dev (pylibmc), unixodbc (pyodbc's libodbc),
+# libldap2-dev and libsasl2-dev (python-ldap).
+APT_NATIVE=(libmariadb-dev pkg-config libmemcached-dev unixodbc chromium libldap2-dev libsasl2-dev)
 BREW_NATIVE=(mysql-client pkg-config libmemcached unixodbc)
+# Servers that peers start themselves on a free port (compat_tests/peers): memcached, slapd
+# (ldap-utils for debugging it by hand) and ZooKeeper (which pulls in a Java runtime). Debian
+# starts system memcached/slapd services on install where systemd runs; they keep their usual
+# ports and do not conflict. Homebrew's openldap is keg-only: the slapd peer looks in its prefix.
+APT_SERVERS=(memcached slapd ldap-utils zookeeper)
+BREW_SERVERS=(memcached openldap zookeeper)
 
 install_native_libraries() {
     if have apt-get && as_root true 2>/dev/null; then
         as_root apt-get update -qq >/dev/null 2>&1 || note "apt-get update failed"
         local p apt=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends)
-        if as_root "${apt[@]}" "${APT_NATIVE[@]}" >/dev/null 2>&1; then
-            note "installed ${APT_NATIVE[*]}"
+        local pkgs=("${APT_NATIVE[@]}" "${APT_SERVERS[@]}")
+        if as_root "${apt[@]}" "${pkgs[@]}" >/dev/null 2>&1; then
+            note "installed ${pkgs[*]}"
         else  # one missing package must not keep the others out
-            for p in "${APT_NATIVE[@]}"; do
+            for p in "${pkgs[@]}"; do
                 as_root "${apt[@]}" "$p" >/dev/null 2>&1 \
-                    || note "apt-get could not install $p: the tests of its client will skip"
+                    || note "apt-get could not install $p: the tests that need it will skip"
             done
         fi
     elif have brew; then
         local f
-        for f in "${BREW_NATIVE[@]}"; do
+        for f in "${BREW_NATIVE[@]}" "${BREW_SERVERS[@]}"; do
             brew list "$f" >/dev/null 2>&1 || brew install "$f" >/dev/null 2>&1 \
                 || note "brew could not install $f"
         done

@@ -186,7 +186,10 @@ def _kazoo_wait(ctx: Context, handler_factory=None):
     modules=("kazoo",),
     peers=("zookeeper",),
     timeout_s=40.0,
-    fix="Use kazoo's gevent handler: `KazooClient(handler=SequentialGeventHandler())`.",
+    fix=(
+        "Use kazoo's gevent handler (`KazooClient(handler=SequentialGeventHandler())`), or patch "
+        "`thread` as well (the `full` profile): its callers wait on a `threading.Condition`."
+    ),
 )
 def kazoo_threading(ctx: Context):
     return _kazoo_wait(ctx)
