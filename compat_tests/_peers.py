@@ -236,7 +236,11 @@ def start(kind: str) -> dict:
 
 
 def main(kind: str) -> None:
-    info = start(kind)
+    try:
+        info = start(kind)
+    except RuntimeError as exc:  # a missing server binary: the message is the skip reason
+        print(exc, file=sys.stderr, flush=True)
+        os._exit(1)
     public = {k: v for k, v in info.items() if not k.startswith("_")}
     print("READY " + json.dumps(public), flush=True)
     sys.stdin.read()  # returns when the suite closes our stdin or dies
