@@ -350,6 +350,7 @@ def _django_wait(ctx: Context, driver: str):
     dists=("Django", "psycopg"),
     modules=("django", "psycopg"),
     services=("pg",),
+    timeout_s=10.0,  # a deadlocked hub (nothread, network) is only seen by the kill
     fix=(
         "Use the `full` profile: Django keeps one connection per thread, and only a patched "
         "`thread` gives each greenlet its own. Django ≥ 4.2 picks psycopg 3 when it is installed."
@@ -408,6 +409,7 @@ def peewee_psycopg2(ctx: Context):
     dists=("peewee", "psycopg"),
     modules=("peewee", "psycopg"),
     services=("pg",),
+    timeout_s=10.0,  # a deadlocked hub (nothread, network) is only seen by the kill
     fix=(
         "Use the `full` profile: peewee keeps one connection per thread, and only a patched "
         "`thread` gives each greenlet its own."
