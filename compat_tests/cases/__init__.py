@@ -53,13 +53,18 @@ class Case:
     mode: str = "timing"  # or "yield": see _measure._measure_yield
     timeout_s: float = 20.0  # the probe process is killed after this
     fix: str = field(default="", compare=False)  # what to do where it blocks or breaks
+    # A skip condition only an import can tell (an extension that is installed but cannot load):
+    # returns why the case cannot run, or None. It must not import the library in this process.
+    requires: Callable[[], str | None] | None = field(default=None, compare=False)
 
     def missing(self) -> str | None:
         """Why this case cannot run here (a module is not installed), or None."""
-        for name in self.modules:
+        for i, name in enumerate(self.modules):
             if importlib.util.find_spec(name.split(".")[0]) is None:
-                return f"{name} is not installed (pip install {self.dists[0].split('|')[0]})"
-        return None
+                # modules and dists pair up when they have the same length (redis, hiredis)
+                dist = self.dists[i if len(self.dists) == len(self.modules) else 0]
+                return f"{name} is not installed (pip install {dist.split('|')[0]})"
+        return self.requires() if self.requires else None
 
     def version(self) -> str:
         if not self.dists:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
-from collections.abc import Callable
 
-from compat_tests.cases import CASES, Case, Context, case
+from compat_tests.cases import Context, case
 from compat_tests.services import service
 
 PG_DISTS = ("psycopg2|psycopg2-binary",)
@@ -205,24 +203,6 @@ def sqlalchemy_psycopg3(ctx: Context):
     return _sqlalchemy_wait(_pg_url("psycopg"), PG_SLEEP, ctx.n)
 
 
-def _requires(library: str, check: Callable[[], str | None]) -> None:
-    """Give the registered case ``library`` a skip condition only a live import can tell.
-
-    ``Case.missing()`` looks for modules without importing them (the suite process imports no
-    measured library); an extension that is installed but cannot load, or a parser that is
-    installed but not picked, needs an import: ``check`` runs one in a child interpreter.
-    """
-
-    @dataclasses.dataclass(frozen=True)
-    class Checked(Case):
-        def missing(self) -> str | None:
-            return super().missing() or check()
-
-    registered = CASES[library]
-    CASES[library] = Checked(**{f.name: getattr(registered, f.name)
-                                for f in dataclasses.fields(registered)})  # fmt: skip
-
-
 def _child_says(code: str) -> str | None:
     """Run ``code`` in a fresh interpreter: None when it exits 0, else its last stderr line."""
     try:
@@ -257,9 +237,17 @@ def mysql_connector_pure(ctx: Context):
     return _dbapi_wait(conns, MYSQL_SLEEP)
 
 
+def _mysql_cext_missing() -> str | None:
+    # Importing connection_cext raises the loader's own reason (e.g. the wheel's libssl clashes
+    # with the one Python's ssl module already loaded) where HAVE_CEXT would only say False.
+    why = _child_says("import mysql.connector.connection_cext")
+    return why and f"mysql-connector-python's C extension cannot be loaded here: {why}"
+
+
 @case(
     "mysql-connector-python (C extension)",
     MYSQL_SLEEP,
+    requires=_mysql_cext_missing,
     dists=("mysql-connector-python",),
     modules=("mysql.connector",),
     services=("mysql",),
@@ -277,19 +265,17 @@ def mysql_connector_cext(ctx: Context):
     return _dbapi_wait(conns, MYSQL_SLEEP)
 
 
-def _mysql_cext_missing() -> str | None:
-    # Importing connection_cext raises the loader's own reason (e.g. the wheel's libssl clashes
-    # with the one Python's ssl module already loaded) where HAVE_CEXT would only say False.
-    why = _child_says("import mysql.connector.connection_cext")
-    return why and f"mysql-connector-python's C extension cannot be loaded here: {why}"
-
-
-_requires("mysql-connector-python (C extension)", _mysql_cext_missing)
+def _hiredis_unused() -> str | None:
+    return (
+        _child_says("import redis.utils, sys; sys.exit(not redis.utils.HIREDIS_AVAILABLE)")
+        and "redis-py does not use hiredis here (redis.utils.HIREDIS_AVAILABLE is False)"
+    )
 
 
 @case(
     "redis+hiredis",
     "BLPOP on an empty list with a 0.2 s timeout",
+    requires=_hiredis_unused,
     dists=("redis", "hiredis"),
     modules=("redis", "hiredis"),
     services=("redis",),
@@ -308,15 +294,6 @@ def redis_hiredis(ctx: Context):
     client.connection_pool.release(conn)
     assert parser == "_HiredisParser", f"redis-py picked {parser}, not hiredis"
     return _blpop_wait(ctx, client)
-
-
-_requires(
-    "redis+hiredis",
-    lambda: (
-        _child_says("import redis.utils, sys; sys.exit(not redis.utils.HIREDIS_AVAILABLE)")
-        and "redis-py does not use hiredis here (redis.utils.HIREDIS_AVAILABLE is False)"
-    ),
-)
 
 
 def _django_wait(ctx: Context, driver: str):
