@@ -181,6 +181,7 @@ def _celery_round_trip(ctx: Context, pool: str):
     # ten first publishes would otherwise each connect to RabbitMQ inside the measurement.
     producers = [app.producer_pool.acquire(block=True, timeout=DEADLINE_S) for _ in range(ctx.n)]
     for producer in producers:
+        producer.connection.default_channel  # noqa: B018 - connects: acquire() alone is lazy
         producer.release()
     app.send_task(peer["task"], queue=queue).get(timeout=DEADLINE_S)
 
@@ -241,16 +242,20 @@ def stomp_rpc(ctx: Context):
 
     peer = ctx.peers["stomp_reply"]
     c = service("amqp").creds
+
+    class Replied(stomp.ConnectionListener):
+        def __init__(self) -> None:
+            self.event = threading.Event()  # set on stomp.py's receiver thread
+
+        def on_message(self, frame) -> None:
+            self.event.set()
+
     clients = []
     for i in range(ctx.n):
-        replied = threading.Event()
-
-        class Listener(stomp.ConnectionListener):
-            def on_message(self, frame, replied=replied) -> None:
-                replied.set()
-
+        listener = Replied()
+        replied = listener.event
         conn = stomp.Connection([(peer["host"], peer["port"])], reconnect_attempts_max=1)
-        conn.set_listener("reply", Listener())
+        conn.set_listener("reply", listener)
         conn.connect(c["user"], c["password"], wait=True)
         clients.append((conn, replied, f"/temp-queue/patchkit-{i}"))
 
