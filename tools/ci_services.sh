@@ -100,7 +100,8 @@ BREW_NATIVE=(mysql-client pkg-config libmemcached unixodbc)
 # (ldap-utils for debugging it by hand) and ZooKeeper (which pulls in a Java runtime). Debian
 # starts system memcached/slapd services on install where systemd runs; they keep their usual
 # ports and do not conflict. Homebrew's openldap is keg-only: the slapd peer looks in its prefix.
-APT_SERVERS=(memcached slapd ldap-utils zookeeper)
+# openssh-server's sshd and openssh-client's ssh-keygen: compat_tests/peers/sshd.py (paramiko).
+APT_SERVERS=(memcached slapd ldap-utils zookeeper openssh-server openssh-client)
 BREW_SERVERS=(memcached openldap zookeeper)
 
 install_native_libraries() {
@@ -132,6 +133,19 @@ install_native_libraries() {
     fi
 }
 
+# The stomp.py row talks to RabbitMQ's STOMP plugin (port 61613); enabling it once per machine
+# is enough (the setting is kept), and a broker without it only makes that row skip.
+enable_rabbitmq_stomp() {
+    local h; h="$(host AMQP)"
+    [ "$h" = 127.0.0.1 ] || [ "$h" = localhost ] || return 0
+    answers "$h" "${PATCHKIT_COMPAT_STOMP_PORT:-61613}" && return 0
+    if have rabbitmq-plugins && as_root rabbitmq-plugins enable rabbitmq_stomp >/dev/null 2>&1; then
+        note "enabled RabbitMQ's STOMP plugin"
+    else
+        note "could not enable RabbitMQ's STOMP plugin: the stomp.py row will skip"
+    fi
+}
+
 status=0
 wait_for PG 5432 PostgreSQL || status=1
 wait_for MYSQL 3306 MariaDB || status=1
@@ -139,5 +153,6 @@ wait_for REDIS 6379 Redis || status=1
 wait_for AMQP 5672 RabbitMQ || status=1
 wait_for MQTT 1883 Mosquitto || status=1
 create_databases
+enable_rabbitmq_stomp
 install_native_libraries
 exit "$status"
