@@ -109,9 +109,7 @@ def _skip_reason(case: Case, peers: PeerPool) -> str | None:
 
 
 @pytest.fixture
-def compat(
-    profile: str, peers: PeerPool, request: pytest.FixtureRequest
-) -> Callable[[Case], None]:
+def compat(profile: str, peers: PeerPool, request: pytest.FixtureRequest) -> Callable[[Case], None]:
     """Measure ``case`` under this profile, record the cell, compare with expected.toml."""
 
     def check(case: Case) -> None:

@@ -338,7 +338,8 @@ def test_compare_applies_each_cells_own_gevent_and_platform(combos):
 
 def test_gevent_overrides_sit_between_python_and_platform():
     table = {"requests": {"full": "cooperative", "gevent25": {"full": "blocks"},
-                          "darwin": {"full": "broken"}, "py310": {"full": "cooperative"}}}  # fmt: skip
+                          "darwin": {"full": "broken"},
+                          "py310": {"full": "cooperative"}}}  # fmt: skip
     assert expected_outcome("requests", "full", table=table, python="py313", platform="linux",
                             gevent="25.9.1") == "blocks"  # fmt: skip
     assert expected_outcome("requests", "full", table=table, python="py313", platform="darwin",

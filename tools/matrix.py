@@ -1,16 +1,20 @@
 """Measure the compatibility matrix for each Python x gevent combination, then render docs/.
 
-    python tools/matrix.py                                   # every Python 3.10-3.13 found x 2 gevents
-    python tools/matrix.py --pythons 3.12 --gevents 26.9.0   # one combination
-    python tools/matrix.py --gevents auto                    # gevent pair picked from PyPI's dates
+    python tools/matrix.py                         # every Python 3.10-3.13 found x 2 gevents
+    python tools/matrix.py --pythons 3.12 --gevents 26.9.0         # one combination
+    python tools/matrix.py --gevents auto          # the gevent pair picked from PyPI's dates
     python tools/matrix.py --render-only --results compat-results   # re-render (merges any DIR
                                                                     # tree, darwin artifacts too)
 
 Each combination gets its own venv (tools/matrix_venvs.py) and results directory,
 ``compat-results/py312-gevent26.9.0/P.jsonl`` (+ ``P.log`` and ``combination.json``, its wall
-time). A profile runs ``python -m patchkit run --profile P -m pytest compat_tests -n W`` with
-that venv's python: W pytest-xdist workers measure W libraries at once, and ``--jobs`` profiles
-run at once (docs/compat-matrix.md, "How parallel runs are checked"). A combination whose venv
+time). A profile runs ``PATCHKIT_COMPAT_PROFILE=P python -m pytest compat_tests -n W`` with that
+venv's python: W pytest-xdist workers measure W libraries at once, and ``--jobs`` profiles run at
+once (docs/compat-matrix.md, "How parallel runs are checked"). The pytest processes stay
+unpatched in parallel mode: xdist's controller talks to its workers from real threads, which
+`nothread`'s patched subprocess turns into LoopExit; every probe applies the profile itself
+first, so the measurement is the same. ``--workers 1`` runs ``python -m patchkit run --profile
+P -m pytest compat_tests``, as before. A combination whose venv
 cannot be built is reported and skipped. Exit status: 0 when every run passed (all cells as
 expected), 1 otherwise; docs/ is written either way.
 """
@@ -78,9 +82,11 @@ def run_profile(
     out.unlink(missing_ok=True)
     env = dict(os.environ, PATCHKIT_COMPAT_RESULTS=str(out), PATCHKIT_COMPAT_PROFILE=profile)
     env.pop("VIRTUAL_ENV", None)
-    parallel = ["-n", str(workers)] if workers > 1 else []
-    cmd = [python, "-m", "patchkit", "run", "--profile", profile, "-m", "pytest", "compat_tests",
-           "-q", "-p", "no:cacheprovider", *parallel]  # fmt: skip
+    cmd = [python, "-m", "pytest", "compat_tests", "-q", "-p", "no:cacheprovider"]
+    if workers > 1:
+        cmd += ["-n", str(workers)]  # unpatched controller: see the module docstring
+    else:
+        cmd[1:1] = ["-m", "patchkit", "run", "--profile", profile]
     start = time.perf_counter()
     log = results / f"{profile}.log"
     with open(log, "w", encoding="utf-8") as stream:
@@ -128,10 +134,10 @@ def run_combination(
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         runs = list(pool.map(one, profiles))
     wall = time.perf_counter() - start
+    profile_runs = {p: {"status": s, "seconds": round(t, 1)} for p, s, t, _ in runs}
     record = {"python": combo.python, "gevent": combo.gevent, "platform": sys.platform,
               "wall_s": round(wall, 1), "venv_s": round(built, 1), "workers": args.workers,
-              "jobs": args.jobs,
-              "profiles": {p: {"status": s, "seconds": round(t, 1)} for p, s, t, _ in runs}}  # fmt: skip
+              "jobs": args.jobs, "profiles": profile_runs}  # fmt: skip
     (results / COMBINATION_FILE).write_text(json.dumps(record, indent=1) + "\n")
     progress.done += 1
     progress.say(combo, f"all profiles in {wall:.0f} s")

@@ -159,7 +159,8 @@ def _cell(
 def _body(doc: dict[str, Any], profiles: list[str], keys: list[Key]) -> str:
     variants: dict[str, Variants] = {}
     for cell in all_cells(doc):
-        variants.setdefault(cell["library"], {}).setdefault(key_of(cell), {})[cell["profile"]] = cell
+        per_key = variants.setdefault(cell["library"], {})
+        per_key.setdefault(key_of(cell), {})[cell["profile"]] = cell
     diffs = differences(doc)
     out = []
     for title, group in grouped_rows({"cells": all_cells(doc)}):
@@ -167,7 +168,7 @@ def _body(doc: dict[str, Any], profiles: list[str], keys: list[Key]) -> str:
         for library, version, _ in group:
             found = [diffs.get((library, p)) for p in profiles]
             tds = "".join(_cell(variants[library], p, keys, library, d)
-                          for p, d in zip(profiles, found))  # fmt: skip
+                          for p, d in zip(profiles, found, strict=True))  # fmt: skip
             cls = "row differs" if any(found) else "row"
             rows.append(
                 f'<tr class="{cls}"><th class="lib" scope="row"><code>{escape(library)}</code>'
@@ -191,9 +192,14 @@ def _counts_rows(doc: dict[str, Any], profiles: list[str], keys: list[Key]) -> s
         tds = ""
         for p in profiles:
             spans = [(k, per[k].get(p, {}).get(outcome, 0)) for k in keys]
-            tds += "<td>" + "".join(
-                f'<span class="v k-{slug(k)}">{n}</span>' if several else str(n) for k, n in spans
-            ) + "</td>"
+            tds += (
+                "<td>"
+                + "".join(
+                    f'<span class="v k-{slug(k)}">{n}</span>' if several else str(n)
+                    for k, n in spans
+                )
+                + "</td>"
+            )
         out.append(f'<tr><th class="lib" style="background:{colour}">{outcome}</th>{tds}</tr>')
     return "\n".join(out)
 
@@ -239,7 +245,8 @@ def _pickers(doc: dict[str, Any], keys: list[Key]) -> tuple[str, str, str]:
     css.append("#only-diff:checked~.scroll tbody.group:not(.has-diff),"
                "#only-diff:checked~.scroll tr.row:not(.differs){display:none}")  # fmt: skip
     for combo in product(*(values for _, _, values in dims)):
-        chain = "~".join(f"#{_input_id(n, v)}:checked" for (n, _, _), v in zip(dims, combo))
+        picked = zip(dims, combo, strict=True)
+        chain = "~".join(f"#{_input_id(n, v)}:checked" for (n, _, _), v in picked)
         css.append(f"{chain}~* .k-{slug(combo)}{{display:block}}")  # type: ignore[arg-type]
     return "\n".join(inputs), f'<div class="pickers">{"".join(labels)}</div>', "\n".join(css)
 
@@ -253,8 +260,11 @@ def _environments(doc: dict[str, Any], keys: list[Key]) -> str:
         return f'<p class="env">{_env_text(walls.get(key), key)}</p>'
     lines = []
     for combo in product(*(values for _, _, values in _dims(keys))):
-        text = (_env_text(walls[combo], combo) if combo in walls
-                else f"Not measured: CPython {combo[0]}, gevent {combo[1]} on {combo[2]}.")  # fmt: skip
+        text = (
+            _env_text(walls[combo], combo)
+            if combo in walls
+            else f"Not measured: CPython {combo[0]}, gevent {combo[1]} on {combo[2]}."
+        )
         lines.append(f'<p class="env v k-{slug(combo)}">{text}</p>')
     return f'<div class="envs">{"".join(lines)}</div>'
 
@@ -263,8 +273,9 @@ def _env_text(combo: dict[str, Any] | None, key: Key) -> str:
     if combo is None:
         return f"Measured on CPython {escape(key[0])}, gevent {escape(key[1])}, {escape(key[2])}."
     wall = "" if combo.get("wall_s") is None else f", all profiles in {combo['wall_s']:.0f} s"
+    where = escape(combo["platform"])
     return (f"Showing CPython {escape(combo['python'])}, gevent {escape(combo['gevent'])}, "
-            f"measured on <b>{escape(combo['platform'])}</b>: {combo['cells']} cells{wall}.")  # fmt: skip
+            f"measured on <b>{where}</b>: {combo['cells']} cells{wall}.")  # fmt: skip
 
 
 def render_html(doc: dict[str, Any]) -> str:
@@ -275,8 +286,10 @@ def render_html(doc: dict[str, Any]) -> str:
     inputs, pickers, pick_css = _pickers(doc, keys)
     legend = "".join(f'<span style="background:{c}">{o}</span>' for o, c in COLOURS.items())
     several = len(keys) > 1
-    how_pick = (" Pick the Python, gevent and platform above; a <b>≠</b> marks a cell whose "
-                "outcome differs between the combinations measured." if several else "")  # fmt: skip
+    how_pick = ""
+    if several:
+        how_pick = (" Pick the Python, gevent and platform above; a <b>≠</b> marks a cell whose "
+                    "outcome differs between the combinations measured.")  # fmt: skip
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

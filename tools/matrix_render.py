@@ -36,8 +36,9 @@ from tools.matrix_versions import (  # noqa: E402
 )
 
 PROFILES = ("full", "nothread", "network", "none")
-CELL_KEYS = ("library", "version", "profile", "outcome", "factor", "max_stall_s", "detail",
-             "expected", "python", "gevent", "platform")
+# What a cell keeps: the measurement, the expectation and where it was measured.
+MEASURED = ("library", "version", "profile", "outcome", "factor", "max_stall_s", "detail")
+CELL_KEYS = (*MEASURED, "expected", "python", "gevent", "platform")
 COLOURS = {"cooperative": "#c8e6c9", "blocks": "#ffe9a8", "broken": "#ffcdd2"}
 TEMPLATE = ROOT / "tools" / "templates" / "compat-matrix.md"
 
@@ -284,8 +285,9 @@ def combinations_table(doc: dict[str, Any]) -> str:
         wall = "–" if c.get("wall_s") is None else f"{c['wall_s']:.0f} s"
         mark = " (default)" if c.get("default") else ""
         n = c["counts"]
+        outcomes = f"{n['cooperative']} | {n['blocks']} | {n['broken']}"
         lines.append(f"| {c['python']}{mark} | {c['gevent']} | `{c['platform']}` | {wall} | "
-                     f"{c['cells']} | {n['cooperative']} | {n['blocks']} | {n['broken']} |")  # fmt: skip
+                     f"{c['cells']} | {outcomes} |")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -295,7 +297,8 @@ def differences_section(doc: dict[str, Any]) -> str:
     if len(doc["combinations"]) < 2:
         return "Only one combination was measured: nothing to compare."
     if not found:
-        return f"None: every cell has the same outcome in all {len(doc['combinations'])} combinations."
+        n = len(doc["combinations"])
+        return f"None: every cell has the same outcome in all {n} combinations."
     lines = ["| library | profile | outcome per combination |", "|---|---|---|"]
     for (library, profile), diff in sorted(found.items()):
         lines.append(f"| `{library}` | `{profile}` | {diff.describe()} |")

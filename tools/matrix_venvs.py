@@ -101,7 +101,8 @@ def pick_gevents(releases: dict[str, datetime]) -> tuple[str, str]:
 
 
 def gevents_from_pypi(timeout_s: float = 15) -> tuple[str, str]:
-    """pick_gevents() over PyPI's final gevent releases; DEFAULT_GEVENTS when PyPI is unreachable."""
+    """pick_gevents() over PyPI's final gevent releases; DEFAULT_GEVENTS when PyPI is not
+    reachable."""
     import urllib.request
 
     try:

@@ -1,4 +1,4 @@
-"""The matrix's version dimensions: combinations (Python x gevent x platform), schema 2, differences.
+"""The matrix's version dimensions: Python x gevent x platform combinations, schema 2, differences.
 
 A combination is keyed by the Python *minor* version (3.12.1 here and 3.12.8 on CI are one
 column), the gevent version and the platform. Schema 2 keeps schema 1's meaning of ``cells``
