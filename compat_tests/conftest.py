@@ -120,10 +120,14 @@ def compat(profile: str, peers: PeerPool, request: pytest.FixtureRequest) -> Cal
         info = {kind: peers.get(kind) for kind in case.peers}
         result = run_probe(case, profile, info)
         if want is not None and result["outcome"] != want:
-            # One more measurement before calling a change: timing on a loaded machine is noisy.
+            # One more measurement before calling a change, with no other probe running: timing
+            # on a loaded machine (parallel probes included) is noisy.
             first = result
-            result = run_probe(case, profile, info)
-            result["detail"] += f" (a first run measured {first['outcome']}: {first['detail']})"
+            result = run_probe(case, profile, info, alone=True)
+            result["detail"] += (
+                f" (measured again alone; a first run alongside other probes measured "
+                f"{first['outcome']}: {first['detail']})"
+            )
         cell = {"library": case.library, "version": case.version(), "profile": profile,
                 **result, "expected": want, **_environment()}  # fmt: skip
         _record(cell)

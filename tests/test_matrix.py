@@ -381,3 +381,28 @@ def test_progress_reads_pytests_closing_line(tmp_path):
     assert _pytest_summary(log) == "29 passed, 2 skipped"
     log.write_text("ImportError: no module named xdist\n")
     assert _pytest_summary(log) == "no pytest summary (see the log)"
+
+
+def test_a_probe_measured_alone_excludes_shared_probes_and_shared_ones_overlap(
+    tmp_path, monkeypatch
+):
+    from compat_tests._runner import LOCK_ENV, probe_slot
+
+    monkeypatch.setenv(LOCK_ENV, str(tmp_path / "probes.lock"))
+    with probe_slot(alone=False), probe_slot(alone=False):  # parallel probes share
+        with probe_slot(alone=True, wait_s=0.2) as exclusive:
+            assert exclusive is False  # a probe is running: not alone (it says so and runs)
+    with probe_slot(alone=True) as exclusive:
+        assert exclusive is True
+        with probe_slot(alone=True, wait_s=0.2) as second:
+            assert second is False
+
+
+def test_the_default_combinations_cell_comes_first_even_when_macos_has_a_newer_python(combos):
+    newer_mac = {"python": "3.14.0", "gevent": "26.9.0", "platform": "darwin"}
+    doc = build_document([*combos, cell("requests", "full", "blocks", 9.0, **newer_mac)])
+    assert doc["platform"] == "linux" and doc["python"] == "3.13.0"
+    page = render_html(doc)
+    requests = re.search(r"<code>requests</code>.*?</tr>", page, re.S).group(0)
+    first = re.search(r'<details class="v k-([\w-]+)"', requests).group(1)
+    assert first == "py313-g26-9-0-linux"  # the one docs_check clicks is the one shown

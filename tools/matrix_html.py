@@ -36,6 +36,7 @@ from tools.matrix_versions import (
     label,
     minor,
     slug,
+    version_key,
 )
 
 STYLE = """
@@ -211,8 +212,9 @@ def _dims(keys: list[Key]) -> list[tuple[str, str, list[str]]]:
         for i, value in enumerate(key):
             if value not in seen[i]:
                 seen[i].append(value)
-    pythons = sorted(seen[0], key=lambda v: tuple(map(int, v.split("."))), reverse=True)
-    return [("py", "Python", pythons), ("gv", "gevent", seen[1]),
+    pythons = sorted(seen[0], key=version_key, reverse=True)
+    return [("py", "Python", pythons), ("gv", "gevent", sorted(seen[1], key=version_key,
+                                                                reverse=True)),
             ("pf", "platform", sorted(seen[2], key=lambda p: p != "linux"))]  # fmt: skip
 
 
@@ -280,7 +282,9 @@ def _env_text(combo: dict[str, Any] | None, key: Key) -> str:
 
 def render_html(doc: dict[str, Any]) -> str:
     doc = as_schema_2(doc)
-    keys = keys_of(doc)
+    # The default combination first: its <details> is the first in each cell, the one shown.
+    default = key_of(doc["cells"][0]) if doc["cells"] else None
+    keys = sorted(keys_of(doc), key=lambda k: k != default)
     profiles = profiles_of({"cells": all_cells(doc)})
     head = "".join(f'<th scope="col"><code>{escape(p)}</code></th>' for p in profiles)
     inputs, pickers, pick_css = _pickers(doc, keys)

@@ -21,7 +21,7 @@ class SchemaError(ValueError):
     pass
 
 
-def _version(text: str | None) -> tuple[int, ...]:
+def version_key(text: str | None) -> tuple[int, ...]:
     parts = []
     for part in (text or "0").split("."):
         digits = "".join(c for c in part if c.isdigit())
@@ -48,12 +48,12 @@ def slug(key: Key) -> str:
 
 def default_key(keys: list[Key]) -> Key:
     """Linux when measured there, then the newest Python, then the newest gevent."""
-    return max(keys, key=lambda k: (k[2] == "linux", _version(k[0]), _version(k[1])))
+    return max(keys, key=lambda k: (k[2] == "linux", version_key(k[0]), version_key(k[1])))
 
 
 def ordered_keys(keys: set[Key] | list[Key]) -> list[Key]:
     """Newest first: Python, then gevent, Linux before other platforms."""
-    return sorted(set(keys), key=lambda k: (_version(k[0]), _version(k[1]), k[2] == "linux"),
+    return sorted(set(keys), key=lambda k: (version_key(k[0]), version_key(k[1]), k[2] == "linux"),
                   reverse=True)  # fmt: skip
 
 
