@@ -107,7 +107,7 @@ def test_html_cell_detail_and_what_to_do_open_on_click_not_hover(records):
     opened = [c for c in cells if "<details" in c]
     assert len(opened) == len(records)
     psycopg2 = next(c for c in opened if "psycopg2 measured" in c)
-    assert re.match(r'<details style="[^"]+"><summary><b>blocks</b>', psycopg2)
+    assert psycopg2.startswith("<details><summary><b>blocks</b>")
     assert "<b>What to do:</b> Add the <code>psycopg2</code> integration" in psycopg2
     assert "hub stall 1.980 s" in psycopg2
     requests = next(c for c in opened if "requests measured" in c and "cooperative" in c)
@@ -296,11 +296,14 @@ def test_html_marks_cells_whose_outcome_differs_between_versions(combos):
     assert "differs" not in psycopg2 and "≠" not in psycopg2
     assert '<tr class="row differs"><th class="lib" scope="row"><code>requests</code>' in page
     assert "#only-diff:checked~.scroll tr.row:not(.differs){display:none}" in page
+    # the cell takes the colour of the combination shown
+    shown = "#py-3-13:checked~#gv-25-9-1:checked~#pf-linux:checked~* td.cell"
+    assert shown + ":has(>.k-py313-g25-9-1-linux.o-blocks){background:#ffe9a8}" in page
 
 
 def test_html_says_which_platform_each_cell_was_measured_on(combos):
     page = render_html(build_document(combos, RUNS))
-    darwin = re.findall(r'<details class="v k-py313-g26-9-0-darwin".*?</details>', page, re.S)
+    darwin = re.findall(r'<details class="v k-py313-g26-9-0-darwin o-\w+".*?</details>', page, re.S)
     (grpc_mac,) = [d for d in darwin if "grpcio measured" in d]
     assert "<summary><b>blocks</b>" in grpc_mac
     assert "Measured on darwin: CPython 3.13.1, gevent 26.9.0; grpcio 1.2.3" in grpc_mac
@@ -389,9 +392,9 @@ def test_a_probe_measured_alone_excludes_shared_probes_and_shared_ones_overlap(
     from compat_tests._runner import LOCK_ENV, probe_slot
 
     monkeypatch.setenv(LOCK_ENV, str(tmp_path / "probes.lock"))
-    with probe_slot(alone=False), probe_slot(alone=False):  # parallel probes share
-        with probe_slot(alone=True, wait_s=0.2) as exclusive:
-            assert exclusive is False  # a probe is running: not alone (it says so and runs)
+    # parallel probes share; one that wants to run alone cannot while they do (it says so)
+    with probe_slot(alone=False), probe_slot(alone=False), probe_slot(True, 0.2) as exclusive:
+        assert exclusive is False
     with probe_slot(alone=True) as exclusive:
         assert exclusive is True
         with probe_slot(alone=True, wait_s=0.2) as second:
@@ -404,5 +407,5 @@ def test_the_default_combinations_cell_comes_first_even_when_macos_has_a_newer_p
     assert doc["platform"] == "linux" and doc["python"] == "3.13.0"
     page = render_html(doc)
     requests = re.search(r"<code>requests</code>.*?</tr>", page, re.S).group(0)
-    first = re.search(r'<details class="v k-([\w-]+)"', requests).group(1)
+    first = re.search(r'<details class="v k-([\w-]+) o-', requests).group(1)
     assert first == "py313-g26-9-0-linux"  # the one docs_check clicks is the one shown

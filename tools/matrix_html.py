@@ -58,7 +58,6 @@ tr.family th{background:#e8eaf0;font-size:1rem;padding:.5rem}
 tr.family th span{position:sticky;left:.5rem}
 td.cell{min-width:7.5rem;padding:0}
 .v{display:none}
-details.v{min-height:100%}
 td.differs{box-shadow:inset 4px 0 #5b2a86}
 .diff{color:#5b2a86;font-weight:bold;margin-left:.3rem}
 input.pick{position:absolute;opacity:0;width:1px;height:1px;margin:0}
@@ -106,7 +105,7 @@ def _variant(cell: dict[str, Any], fix: str, diff: Difference | None, several: b
     """One combination's measurement of a cell: a <details> that opens on click."""
     outcome = cell["outcome"]
     expected = cell.get("expected")
-    cls = f"v k-{slug(key_of(cell))}" if several else ""
+    cls = f"v k-{slug(key_of(cell))} o-{outcome}" if several else ""
     note = ""
     if expected and expected != outcome:
         cls += " mismatch"
@@ -126,7 +125,7 @@ def _variant(cell: dict[str, Any], fix: str, diff: Difference | None, several: b
              f"{escape(cell.get('version'))}</p>")  # fmt: skip
     attr = f' class="{cls.strip()}"' if cls.strip() else ""
     return (
-        f'<details{attr} style="background:{COLOURS.get(outcome, "#eee")}">'
+        f"<details{attr}>"
         f"<summary><b>{escape(outcome)}</b><small>{escape(short)}</small>{marker}</summary>"
         f'<div class="more">{note}{why}'
         + (f"<p>{escape(numbers)}</p>" if numbers else "")
@@ -154,7 +153,11 @@ def _cell(
         return '<td class="cell"><span class="none">–</span></td>'
     mismatch = (not several) and 'class="mismatch"' in parts[0]
     cls = "cell" + (" differs" if diff else "") + (" mismatch" if mismatch else "")
-    return f'<td class="{cls}">{"".join(parts)}</td>'
+    # One combination: the cell's colour is its outcome's; several: CSS colours the cell after
+    # the variant shown (td:has(...), in _pickers).
+    shown = variants.get(keys[0], {}).get(profile) or {}
+    colour = "" if several else f' style="background:{COLOURS.get(shown.get("outcome"), "#eee")}"'
+    return f'<td class="{cls}"{colour}>{"".join(parts)}</td>'
 
 
 def _body(doc: dict[str, Any], profiles: list[str], keys: list[Key]) -> str:
@@ -249,7 +252,10 @@ def _pickers(doc: dict[str, Any], keys: list[Key]) -> tuple[str, str, str]:
     for combo in product(*(values for _, _, values in dims)):
         picked = zip(dims, combo, strict=True)
         chain = "~".join(f"#{_input_id(n, v)}:checked" for (n, _, _), v in picked)
-        css.append(f"{chain}~* .k-{slug(combo)}{{display:block}}")  # type: ignore[arg-type]
+        k = slug(combo)  # type: ignore[arg-type]
+        css.append(f"{chain}~* .k-{k}{{display:block}}")
+        css.extend(f"{chain}~* td.cell:has(>.k-{k}.o-{o}){{background:{c}}}"
+                   for o, c in COLOURS.items())  # fmt: skip
     return "\n".join(inputs), f'<div class="pickers">{"".join(labels)}</div>', "\n".join(css)
 
 
