@@ -409,3 +409,29 @@ def test_the_default_combinations_cell_comes_first_even_when_macos_has_a_newer_p
     requests = re.search(r"<code>requests</code>.*?</tr>", page, re.S).group(0)
     first = re.search(r'<details class="v k-([\w-]+) o-', requests).group(1)
     assert first == "py313-g26-9-0-linux"  # the one docs_check clicks is the one shown
+
+
+def test_render_only_merges_a_darwin_artifact_with_linux_combinations(tmp_path, combos):
+    from tools.matrix import main
+
+    results = tmp_path / "compat-results"
+    by_env: dict[tuple, list[dict]] = {}
+    for c in combos:
+        by_env.setdefault((c["python"], c["gevent"], c["platform"]), []).append(c)
+    for (python, gevent, platform), cells in by_env.items():
+        # linux: tools/matrix.py's layout; darwin: the macOS job's artifact, unpacked by CI
+        top = "compat-results-macos-py3.13" if platform == "darwin" else "."
+        folder = results / top / f"py{python[:4].replace('.', '')}-gevent{gevent}"
+        folder.mkdir(parents=True)
+        (folder / "full.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cells))
+        run = {"python": python[:4], "gevent": gevent, "platform": platform, "wall_s": 100.0}
+        (folder / "combination.json").write_text(json.dumps(run))
+    main(["--render-only", "--results", str(results), "--out", str(tmp_path / "docs")])
+    doc = json.loads((tmp_path / "docs" / "compat-matrix.json").read_text())
+    assert doc["schema"] == 2 and doc["platform"] == "linux"
+    darwin = [c for c in doc["other_cells"] if c["platform"] == "darwin"]
+    assert {c["library"] for c in darwin} == {"psycopg2", "requests", "grpcio"}
+    assert {(c["platform"], c["wall_s"]) for c in doc["combinations"]} == {
+        ("linux", 100.0), ("darwin", 100.0)}  # fmt: skip
+    page = (tmp_path / "docs" / "compat-matrix.html").read_text()
+    assert '<label for="pf-darwin">darwin</label>' in page
