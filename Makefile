@@ -3,12 +3,13 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# mysqlclient needs libmariadb-dev and pkg-config, pylibmc libmemcached-dev, pyodbc unixodbc.
-NATIVE_CLIENTS := mysqlclient pylibmc pyodbc
+# The compat suite measures this many libraries at once per profile (pytest-xdist): see
+# docs/compat-matrix.md, "How parallel runs are checked". COMPAT_WORKERS=1 measures serially.
+COMPAT_WORKERS ?= 4
 
 .PHONY: demo test unit compat lint docs docs-check matrix bench clean
 
-$(VENV)/.installed: setup.cfg pyproject.toml
+$(VENV)/.installed: setup.cfg pyproject.toml tools/native_clients.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
 		|| { echo "patchkit needs Python 3.10 or newer (set PYTHON=...)" >&2; exit 2; }
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +17,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PY) -m pip install -q -e '.[test,docs]'
 	@# Optional native clients, built against system libraries (tools/ci_services.sh installs
 	@# them): each one that does not install only makes its tests skip.
-	@for pkg in $(NATIVE_CLIENTS); do \
-		$(PY) -m pip install -q $$pkg >/dev/null 2>&1 \
-			|| echo "note: $$pkg not installed (missing system library?); its tests will skip"; \
-	done
+	@$(PY) tools/native_clients.py
 	@touch $@
 
 demo: $(VENV)/.installed
@@ -36,8 +34,9 @@ unit: $(VENV)/.installed
 	$(PY) -m pytest tests
 
 compat: $(VENV)/.installed
-	$(PY) -m patchkit run --profile full -m pytest compat_tests
-	$(PY) -m patchkit run --profile none -m pytest compat_tests
+	@# Unpatched pytest with xdist workers: each probe applies the profile itself (tools/matrix.py).
+	PATCHKIT_COMPAT_PROFILE=full $(PY) -m pytest compat_tests -n $(COMPAT_WORKERS)
+	PATCHKIT_COMPAT_PROFILE=none $(PY) -m pytest compat_tests -n $(COMPAT_WORKERS)
 
 docs: $(VENV)/.installed
 	$(PY) -m mkdocs build --strict
@@ -48,8 +47,10 @@ docs: $(VENV)/.installed
 docs-check: $(VENV)/.installed
 	$(PY) tools/docs_check.py --shots build/docs-shots
 
+# Every Python 3.10-3.13 found x two gevent releases, each in build/matrix-venvs/ (reused while
+# setup.cfg is unchanged); one progress line per profile. PYTHONS=3.12,3.13 GEVENTS=26.9.0 narrow it.
 matrix: $(VENV)/.installed
-	$(PY) tools/matrix.py
+	$(PY) tools/matrix.py $(if $(PYTHONS),--pythons $(PYTHONS)) $(if $(GEVENTS),--gevents $(GEVENTS))
 
 bench: $(VENV)/.installed
 	$(PY) tools/bench/apply.py

@@ -2,11 +2,19 @@
 
 Each probe and peer runs in its own session (process group); when a probe finishes or is
 killed, the whole group goes, pool workers included.
+
+Probes of several pytest processes (profiles run at once, xdist workers) share the machine. A
+probe normally runs *shared*; ``run_probe(..., alone=True)`` runs it *alone*: it waits until
+the probes running now have finished and keeps new ones from starting until it is done (a
+readers-writer lock over two ``flock`` files: the gate stops new probes, the lock waits for
+running ones). The suite re-measures a cell alone when a shared run disagreed with
+expected.toml, so CPU contention from parallel probes can never decide a changed outcome.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import select
@@ -23,6 +31,8 @@ from compat_tests.cases import Case
 
 ROOT = Path(__file__).resolve().parent.parent
 PEER_START_S = 45.0
+LOCK_ENV = "PATCHKIT_COMPAT_LOCK"
+LOCK_WAIT_S = 120.0  # longer than any probe's timeout: running probes end or are killed by then
 
 
 class PeerUnavailable(RuntimeError):
@@ -91,8 +101,61 @@ class PeerPool:
         self._running.clear()
 
 
-def run_probe(case: Case, profile: str, peers: dict[str, Any]) -> dict[str, Any]:
-    """Measure ``case`` in a fresh interpreter patched with ``profile``."""
+def _lock_path(suffix: str) -> Path:
+    base = os.environ.get(LOCK_ENV) or os.path.join(
+        tempfile.gettempdir(), f"patchkit-compat-{os.getuid()}.lock"
+    )
+    return Path(base + suffix)
+
+
+def _flock(path: Path, mode: int, deadline: float) -> int | None:
+    """An fd holding ``mode`` on ``path``, or None when the deadline passed first."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    while True:
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                os.close(fd)
+                return None
+            time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def probe_slot(alone: bool, wait_s: float = LOCK_WAIT_S) -> Any:
+    """Run shared with other probes, or alone; yields False when ``alone`` could not be had in
+    ``wait_s`` (the probe then runs anyway, and says so)."""
+    deadline = time.monotonic() + wait_s
+    held: list[int] = []
+    try:
+        gate = _flock(_lock_path(".gate"), fcntl.LOCK_EX if alone else fcntl.LOCK_SH, deadline)
+        if gate is not None:
+            held.append(gate)
+        main = _flock(_lock_path(""), fcntl.LOCK_EX if alone else fcntl.LOCK_SH, deadline)
+        if main is not None:
+            held.append(main)
+        if not alone and gate is not None:
+            os.close(held.pop(0))  # past the gate: a waiting `alone` probe may close it now
+        yield not alone or len(held) == 2
+    finally:
+        for fd in held:
+            os.close(fd)
+
+
+def run_probe(
+    case: Case, profile: str, peers: dict[str, Any], *, alone: bool = False
+) -> dict[str, Any]:
+    """Measure ``case`` in a fresh interpreter patched with ``profile``; ``alone``: while no
+    other probe of this machine's compat runs (see the module docstring)."""
+    with probe_slot(alone) as exclusive:
+        result = _run_probe(case, profile, peers)
+    if alone and not exclusive:
+        result["detail"] += f" (could not run alone within {LOCK_WAIT_S:.0f} s)"
+    return result
+
+
+def _run_probe(case: Case, profile: str, peers: dict[str, Any]) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "compat_tests._probe", profile, case.library, json.dumps(peers)]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=_env(), start_new_session=True)

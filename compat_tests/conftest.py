@@ -7,6 +7,12 @@ Run it once per profile, patched before pytest imports anything::
 Results go, one JSON object a line, to ``$PATCHKIT_COMPAT_RESULTS`` when it is set
 (tools/matrix.py merges them). A measured outcome that differs from compat_tests/expected.toml
 fails the test, showing both.
+
+With pytest-xdist (``-n 4``) each worker is a plain, unpatched interpreter started by the
+patched controller: the profile reaches it through ``PATCHKIT_COMPAT_PROFILE`` (set here before
+the workers start), each worker starts its own peers, and every cell is one ``O_APPEND`` write
+of one line, so the workers' lines never interleave. The probes, where the measuring happens,
+apply the profile themselves either way.
 """
 
 from __future__ import annotations
@@ -27,10 +33,15 @@ from compat_tests.expected import expected_outcome
 from compat_tests.services import service
 
 RESULTS_ENV = "PATCHKIT_COMPAT_RESULTS"
+PROFILE_ENV = "PATCHKIT_COMPAT_PROFILE"
+CELL_PROPERTY = "patchkit_compat_cell"
 _measured: list[dict[str, Any]] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        # The controller runs under `patchkit run`: pass its profile to the xdist workers.
+        os.environ[PROFILE_ENV] = applied_profile()
     # Peers and probes are started with fork+exec from a process that has gevent's resolver
     # threads: the child execs at once, so the fork-with-threads hazard does not apply.
     config.addinivalue_line(
@@ -44,7 +55,7 @@ def applied_profile() -> str:
 
     requests = patchkit.state().as_dict().get("requests") or []
     named = [r.get("profile") for r in requests if r.get("profile")]
-    return named[-1] if named else os.environ.get("PATCHKIT_COMPAT_PROFILE", "none")
+    return named[-1] if named else os.environ.get(PROFILE_ENV, "none")
 
 
 @pytest.fixture(scope="session")
@@ -72,12 +83,15 @@ def _environment() -> dict[str, str]:
 
 
 def _record(cell: dict[str, Any]) -> None:
-    _measured.append(cell)
     path = os.environ.get(RESULTS_ENV)
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="utf-8") as out:
-            out.write(json.dumps(cell) + "\n")
+        # One write() of the whole line on an O_APPEND descriptor: xdist workers share the file.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, (json.dumps(cell) + "\n").encode())
+        finally:
+            os.close(fd)
 
 
 def _skip_reason(case: Case, peers: PeerPool) -> str | None:
@@ -95,24 +109,30 @@ def _skip_reason(case: Case, peers: PeerPool) -> str | None:
 
 
 @pytest.fixture
-def compat(profile: str, peers: PeerPool) -> Callable[[Case], None]:
+def compat(profile: str, peers: PeerPool, request: pytest.FixtureRequest) -> Callable[[Case], None]:
     """Measure ``case`` under this profile, record the cell, compare with expected.toml."""
 
     def check(case: Case) -> None:
         reason = _skip_reason(case, peers)
         if reason:
             pytest.skip(reason)
-        want = expected_outcome(case.library, profile)
+        want = expected_outcome(case.library, profile, gevent=_environment()["gevent"])
         info = {kind: peers.get(kind) for kind in case.peers}
         result = run_probe(case, profile, info)
         if want is not None and result["outcome"] != want:
-            # One more measurement before calling a change: timing on a loaded machine is noisy.
+            # One more measurement before calling a change, with no other probe running: timing
+            # on a loaded machine (parallel probes included) is noisy.
             first = result
-            result = run_probe(case, profile, info)
-            result["detail"] += f" (a first run measured {first['outcome']}: {first['detail']})"
+            result = run_probe(case, profile, info, alone=True)
+            result["detail"] += (
+                f" (measured again alone; a first run alongside other probes measured "
+                f"{first['outcome']}: {first['detail']})"
+            )
         cell = {"library": case.library, "version": case.version(), "profile": profile,
                 **result, "expected": want, **_environment()}  # fmt: skip
         _record(cell)
+        # The report carries the cell to the controller's summary (xdist workers too).
+        request.node.user_properties.append((CELL_PROPERTY, cell))
         assert want is not None, (
             f"no expected outcome for ({case.library!r}, {profile!r}) in "
             f"compat_tests/expected.toml; measured {result['outcome']}: {result['detail']}"
@@ -124,6 +144,12 @@ def compat(profile: str, peers: PeerPool) -> Callable[[Case], None]:
         )
 
     return check
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "call":  # setup and teardown reports carry the same properties
+        return
+    _measured.extend(value for name, value in report.user_properties if name == CELL_PROPERTY)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

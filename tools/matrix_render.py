@@ -1,7 +1,9 @@
 """Compatibility results -> docs/compat-matrix.{json,md,html}. Pure functions; no measuring here.
 
-The input is the JSON lines the compat suite writes (one cell per library and profile); the
-JSON document is SPEC's schema 1 plus ``max_stall_s`` and ``expected`` per cell.
+The input is the JSON lines the compat suite writes (one cell per library, profile and Python x
+gevent x platform combination); the JSON document is schema 2 (tools/matrix_versions.py,
+docs/compat-matrix.md "The JSON"). Every page renders from the default combination's ``cells``
+and lists where other combinations differ.
 """
 
 from __future__ import annotations
@@ -21,21 +23,35 @@ if str(ROOT) not in sys.path:
 
 from compat_tests.cases import load_all  # noqa: E402
 from compat_tests.expected import expected_outcome  # noqa: E402
+from tools.matrix_versions import (  # noqa: E402
+    SCHEMA,
+    all_cells,
+    as_schema_2,
+    combinations,
+    default_key,
+    differences,
+    key_of,
+    label,
+    ordered_keys,
+)
 
 PROFILES = ("full", "nothread", "network", "none")
-CELL_KEYS = ("library", "version", "profile", "outcome", "factor", "max_stall_s", "detail")
+# What a cell keeps: the measurement, the expectation and where it was measured.
+MEASURED = ("library", "version", "profile", "outcome", "factor", "max_stall_s", "detail")
+CELL_KEYS = (*MEASURED, "expected", "python", "gevent", "platform")
 COLOURS = {"cooperative": "#c8e6c9", "blocks": "#ffe9a8", "broken": "#ffcdd2"}
 TEMPLATE = ROOT / "tools" / "templates" / "compat-matrix.md"
 
 
 def load_results(paths: Iterable[Path]) -> list[dict[str, Any]]:
-    """Every cell in the JSON-lines files; a later line for a cell replaces an earlier one."""
-    cells: dict[tuple[str, str], dict[str, Any]] = {}
-    for path in paths:
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
+    """Every cell in the JSON-lines files; a later line for the same library, profile and
+    combination replaces an earlier one (files are read in sorted order)."""
+    cells: dict[tuple[str, ...], dict[str, Any]] = {}
+    for path in sorted(Path(p) for p in paths):
+        for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 cell = json.loads(line)
-                cells[(cell["library"], cell["profile"])] = cell
+                cells[(cell["library"], cell["profile"], *key_of(cell))] = cell
     return list(cells.values())
 
 
@@ -43,24 +59,29 @@ def _library_order() -> list[str]:
     return list(load_all())
 
 
-def build_document(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """SPEC's matrix JSON (schema 1): the environment once, then one cell per library x profile."""
+def build_document(
+    records: list[dict[str, Any]], runs: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The matrix JSON (schema 2): the default combination's environment and ``cells`` (as in
+    schema 1), every combination with its wall time (``runs``: tools/matrix.py's
+    combination.json records), and the other combinations' cells in ``other_cells``."""
     order = {name: i for i, name in enumerate(_library_order())}
-    first = records[0] if records else {}
+    keys = ordered_keys([key_of(c) for c in records])
+    default = default_key(keys) if keys else ("", "", "")
 
-    def key(cell: dict[str, Any]) -> tuple[int, str, int]:
+    def key(cell: dict[str, Any]) -> tuple[int, int, str, int]:
         profile = PROFILES.index(cell["profile"]) if cell["profile"] in PROFILES else 99
-        return order.get(cell["library"], len(order)), cell["library"], profile
+        library = cell["library"]
+        return keys.index(key_of(cell)), order.get(library, len(order)), library, profile
 
-    cells = [
-        {k: cell.get(k) for k in (*CELL_KEYS, "expected")} for cell in sorted(records, key=key)
-    ]
+    cells = [{k: cell.get(k) for k in CELL_KEYS} for cell in sorted(records, key=key)]
+    first = next((c for c in cells if key_of(c) == default), {})
     return {
-        "schema": 1,
-        "python": first.get("python"),
-        "gevent": first.get("gevent"),
-        "platform": first.get("platform"),
-        "cells": cells,
+        "schema": SCHEMA,
+        **{k: first.get(k) for k in ("python", "gevent", "platform")},
+        "combinations": combinations(cells, runs or []),
+        "cells": [c for c in cells if key_of(c) == default],
+        "other_cells": [c for c in cells if key_of(c) != default],
     }
 
 
@@ -71,28 +92,33 @@ class Mismatch:
     expected: str | None
     measured: str
     detail: str
+    where: str = ""  # the combination, when the document has several
 
     def __str__(self) -> str:
         want = self.expected or "no entry in compat_tests/expected.toml"
-        return f"{self.library} [{self.profile}]: expected {want}, measured {self.measured}"
+        where = f" ({self.where})" if self.where else ""
+        return f"{self.library} [{self.profile}]{where}: expected {want}, measured {self.measured}"
 
 
 def compare(doc: dict[str, Any], table: dict[str, Any] | None = None) -> list[Mismatch]:
-    """Cells whose measured outcome is not the one expected.toml gives for their platform."""
-    python = "py" + "".join((doc.get("python") or "0.0").split(".")[:2])
+    """Cells whose measured outcome is not the one expected.toml gives for their Python, gevent
+    and platform, in every combination."""
+    doc = as_schema_2(doc)
     out = []
-    for cell in doc["cells"]:
+    for cell in all_cells(doc):
+        python = "py" + "".join((cell.get("python") or "0.0").split(".")[:2])
         want = expected_outcome(
             cell["library"],
             cell["profile"],
             table=table,
-            platform=doc.get("platform") or sys.platform,
+            platform=cell.get("platform") or sys.platform,
             python=python,
+            gevent=cell.get("gevent") or "",
         )
         if want != cell["outcome"]:
-            out.append(
-                Mismatch(cell["library"], cell["profile"], want, cell["outcome"], cell["detail"])
-            )
+            where = label(key_of(cell)) if doc.get("other_cells") else ""
+            out.append(Mismatch(cell["library"], cell["profile"], want, cell["outcome"],
+                                cell["detail"], where))  # fmt: skip
     return out
 
 
@@ -102,7 +128,7 @@ def rows(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, dict[str, Any]]]
     versions: dict[str, str] = {}
     for cell in doc["cells"]:
         grouped.setdefault(cell["library"], {})[cell["profile"]] = cell
-        versions[cell["library"]] = cell.get("version") or ""
+        versions.setdefault(cell["library"], cell.get("version") or "")
     return [(lib, versions[lib], cells) for lib, cells in grouped.items()]
 
 
@@ -125,9 +151,12 @@ def _factor(cell: dict[str, Any]) -> str:
 
 
 def environment_line(doc: dict[str, Any]) -> str:
+    """The default combination's environment, and how many others the document holds."""
+    others = len(doc.get("combinations") or [None]) - 1
+    more = f" (the default of {others + 1} combinations measured)" if others > 0 else ""
     return (
         f"CPython {doc['python']}, gevent {doc['gevent']}, platform `{doc['platform']}`; "
-        f"{len(doc['cells'])} cells"
+        f"{len(doc['cells'])} cells{more}"
     )
 
 
@@ -233,10 +262,11 @@ def fixes_table(doc: dict[str, Any]) -> str:
 
 
 def ranges(doc: dict[str, Any]) -> str:
-    """What this run measured for each outcome: the spread of factors and hub stalls."""
+    """What this run measured for each outcome, over every combination: the spread of factors
+    and hub stalls."""
     parts = []
     for outcome in ("cooperative", "blocks"):
-        cells = [c for c in doc["cells"] if c["outcome"] == outcome and c.get("factor")]
+        cells = [c for c in all_cells(doc) if c["outcome"] == outcome and c.get("factor")]
         if cells:
             f = [c["factor"] for c in cells]
             g = [c["max_stall_s"] for c in cells]
@@ -247,7 +277,36 @@ def ranges(doc: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def combinations_table(doc: dict[str, Any]) -> str:
+    """Every combination measured, with its wall time (all profiles) and outcome counts."""
+    lines = ["| Python | gevent | platform | wall time | cells | cooperative | blocks | broken |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for c in doc["combinations"]:
+        wall = "–" if c.get("wall_s") is None else f"{c['wall_s']:.0f} s"
+        mark = " (default)" if c.get("default") else ""
+        n = c["counts"]
+        outcomes = f"{n['cooperative']} | {n['blocks']} | {n['broken']}"
+        lines.append(f"| {c['python']}{mark} | {c['gevent']} | `{c['platform']}` | {wall} | "
+                     f"{c['cells']} | {outcomes} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def differences_section(doc: dict[str, Any]) -> str:
+    """Every (library, profile) whose outcome differs between combinations or platforms."""
+    found = differences(doc)
+    if len(doc["combinations"]) < 2:
+        return "Only one combination was measured: nothing to compare."
+    if not found:
+        n = len(doc["combinations"])
+        return f"None: every cell has the same outcome in all {n} combinations."
+    lines = ["| library | profile | outcome per combination |", "|---|---|---|"]
+    for (library, profile), diff in sorted(found.items()):
+        lines.append(f"| `{library}` | `{profile}` | {diff.describe()} |")
+    return "\n".join(lines)
+
+
 def render_markdown(doc: dict[str, Any], template: str | None = None) -> str:
+    doc = as_schema_2(doc)
     text = TEMPLATE.read_text(encoding="utf-8") if template is None else template
     return Template(text).substitute(
         environment=environment_line(doc),
@@ -255,6 +314,8 @@ def render_markdown(doc: dict[str, Any], template: str | None = None) -> str:
         fixes=fixes_table(doc),
         legend=legend(),
         ranges=ranges(doc),
+        combinations=combinations_table(doc),
+        differences=differences_section(doc),
     )
 
 
