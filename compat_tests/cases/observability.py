@@ -17,7 +17,6 @@ would measure the SDK's queue, not gevent.
 
 from __future__ import annotations
 
-import gc
 import http.client
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -39,18 +38,6 @@ def _confirmations(url: str, n: int) -> Callable[[int, str], None]:
         assert response.status == 200, f"{item_id} never reached the stub (the worker is stuck)"
 
     return confirm
-
-
-def _freeze_heap() -> None:
-    """Move everything setup created out of the collector's reach.
-
-    Importing an SDK with its integrations leaves ~100k objects; one full collection of them
-    takes 0.1-0.16 s on a loaded 2-core machine and pauses every greenlet and thread, with or
-    without gevent. The heartbeat would read that pause as a hub stall. Objects created during
-    the measurement are still collected.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 def _sentry_clients(ctx: Context) -> list:
@@ -77,7 +64,6 @@ def _capture(client, i: int) -> str:
 def sentry_event(ctx: Context):
     clients = _sentry_clients(ctx)
     confirm = _confirmations(ctx.peers["sentry"]["url"], ctx.n)
-    _freeze_heap()
 
     def wait(i: int) -> None:
         confirm(i, _capture(clients[i], i))
@@ -98,7 +84,6 @@ def sentry_event(ctx: Context):
 def sentry_flush(ctx: Context):
     clients = _sentry_clients(ctx)
     confirm = _confirmations(ctx.peers["sentry"]["url"], ctx.n)
-    _freeze_heap()
 
     def wait(i: int) -> None:
         event_id = _capture(clients[i], i)
@@ -140,7 +125,6 @@ def otel_span(ctx: Context):
     # A batch of one wakes the worker as each span ends instead of after its 5 s schedule.
     providers = _otel_tracers(ctx, batch=1)
     confirm = _confirmations(ctx.peers["otlp"]["url"], ctx.n)
-    _freeze_heap()
 
     def wait(i: int) -> None:
         confirm(i, _end_span(providers[i], i))
@@ -160,7 +144,6 @@ def otel_span(ctx: Context):
 def otel_force_flush(ctx: Context):
     providers = _otel_tracers(ctx, batch=None)  # the default: the worker waits up to 5 s
     confirm = _confirmations(ctx.peers["otlp"]["url"], ctx.n)
-    _freeze_heap()
 
     def wait(i: int) -> None:
         trace_id = _end_span(providers[i], i)
