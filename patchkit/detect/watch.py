@@ -81,6 +81,7 @@ class Watch:
         self._st: Any = [None, None, None]
         self._generation = 0  # a restarted watch must not leave its old watchdog running
         self._sample: tuple[float, list[Entry]] | None = None  # (run start, its stack)
+        self._sampled: float | None = None  # the run start last sampled (once per run)
         self._since: dict[tuple[str, str, int], int] = {}
         # The loop-lag probe sees stalls no greenlet caused (another thread holding the GIL).
         # It needs a hub; started with the first switch into one, never creating one itself.
@@ -223,7 +224,7 @@ class Watch:
 
     def _start_probe(self, hub: Any) -> None:
         if self._active and self._probe is None and self._use_probe:
-            self._probe = LagProbe(self.threshold, hub).start()
+            self._probe = LagProbe(self.threshold, hub, on_wake=self._look).start()
 
     @property
     def accelerated(self) -> bool:
@@ -336,22 +337,30 @@ class Watch:
         return stall
 
     def _watchdog(self, started: Any, generation: int) -> None:
-        sleep, st, half = _real.sleep, self._st, self.threshold / 2
-        sampled = None
         started.release()
         while self._active and self._generation == generation:
-            sleep(self._interval)
-            start = st[0]
-            if start is None or start == sampled or _clock() - start < half:
-                continue
-            frame = sys._current_frames().get(self._hub_ident or 0)
-            if frame is None:
-                continue
-            entries = frame_entries(frame)  # first, before the hub thread runs on
-            del frame
-            if st[0] == start:
-                self._sample = (start, entries)
-                sampled = start
+            _real.sleep(self._interval)
+            probe = self._probe
+            if probe is not None and probe.running and probe.on_wake == self._look:
+                return  # the lag probe's thread looks for us now: one thread waking, not two
+            self._look()
+
+    def _look(self) -> None:
+        """From a watchdog thread: keep the stack of a run that passed half the threshold."""
+        st = self._st
+        start = st[0]
+        if not self._active or start is None or start == self._sampled:
+            return
+        if _clock() - start < self.threshold / 2:
+            return
+        frame = sys._current_frames().get(self._hub_ident or 0)
+        if frame is None:
+            return
+        entries = frame_entries(frame)  # first, before the hub thread runs on
+        del frame
+        if st[0] == start:
+            self._sample = (start, entries)
+            self._sampled = start
 
 
 _NEVER = object()  # a stopped watch's "hub": no switch goes into it
