@@ -13,7 +13,7 @@ CPU per request alike; the last lines say, per mode, whether it holds.
 is the watch without its loop-lag probe, ``tracer`` an empty Python ``greenlet.settrace``
 callback (what any Python tracer pays at least).
 
-    python tools/bench/watch.py [--rounds 5] [--seconds 3] [--clients 50]
+    python tools/bench/watch.py [--rounds 5] [--seconds 3] [--clients 50] [--pin]
 """
 
 from __future__ import annotations
@@ -126,7 +126,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def trial(mode: str, seconds: float, clients: int) -> tuple[float, float, str]:
+def pinned(cpu: int | None) -> Any:
+    """A ``preexec_fn`` that keeps the child on one CPU (None: wherever the kernel puts it)."""
+    if cpu is None or not hasattr(os, "sched_setaffinity"):
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
+def trial(mode: str, seconds: float, clients: int, pin: bool = False) -> tuple[float, float, str]:
     """Requests/s, the server's CPU microseconds per request (less noisy on a busy box), and
     which tracer the watch used (c, python, or - for the other modes)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GEVENT_", "PATCHKIT_"))}
@@ -135,12 +142,17 @@ def trial(mode: str, seconds: float, clients: int) -> tuple[float, float, str]:
         env["GEVENT_MONITOR_THREAD_ENABLE"] = "1"
     if mode == "watch-python":
         env["PATCHKIT_NO_SPEEDUPS"] = "1"
+    # Pinned, the server (and its monitoring threads) and the client do not take each other's
+    # core turn by turn, which otherwise moves the figures by tens of per cent between rounds.
+    cpus = sorted(os.sched_getaffinity(0)) if pin and hasattr(os, "sched_getaffinity") else []
+    server_cpu, client_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
     server = subprocess.Popen(
         [sys.executable, __file__, "--serve", mode],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,  # the monitor thread reports its own finds at length
         text=True,
         env=env,
+        preexec_fn=pinned(server_cpu),
     )
     try:
         port_word, tracer = server.stdout.readline().split()  # type: ignore[union-attr]
@@ -153,6 +165,7 @@ def trial(mode: str, seconds: float, clients: int) -> tuple[float, float, str]:
             timeout=seconds + 30,
             env=env,
             check=True,
+            preexec_fn=pinned(client_cpu),
         )
         used = cpu_seconds(server.pid) - before
         rps, total = (float(word) for word in out.stdout.split())
@@ -167,6 +180,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--clients", type=int, default=50)
+    p.add_argument("--pin", action="store_true", help="pin the server and the client to a CPU each")
     p.add_argument("--serve", choices=MODES, help=argparse.SUPPRESS)
     p.add_argument("--client", nargs=3, help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -181,7 +195,7 @@ def main() -> None:
         k = n % len(MODES)
         order = MODES[k:] + MODES[:k]  # rotate, so no mode always runs first
         for mode in order:
-            rate, per_request, tracer = trial(mode, args.seconds, args.clients)
+            rate, per_request, tracer = trial(mode, args.seconds, args.clients, args.pin)
             rps[mode].append(rate)
             cpu[mode].append(per_request)
             tracers[mode].add(tracer)
