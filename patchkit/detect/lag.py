@@ -87,6 +87,7 @@ class LagProbe:
         self._active = False
         self._generation = 0
         self._hub_ident = 0
+        self._pid = 0
         self._last: float | None = None  # perf_counter() of the hub's last tick
         self._last_cpu = 0.0  # the hub thread's CPU time at that tick
         self._late: list[tuple[float, float, float]] = []  # (start, end, hub thread CPU)
@@ -111,6 +112,7 @@ class LagProbe:
 
             self._hub = gevent.get_hub()
         self._hub_ident = _real.get_ident()
+        self._pid = os.getpid()
         # Before the loop first runs (imports, set-up in the main greenlet) nothing waits on it.
         self._last = _real.perf_counter() if self._hub else None
         self._last_cpu = time.thread_time()
@@ -126,8 +128,8 @@ class LagProbe:
 
     @property
     def running(self) -> bool:
-        """Started and not stopped."""
-        return self._active
+        """Started and not stopped, in this process (a forked child has no watchdog thread)."""
+        return self._active and self._pid == os.getpid()
 
     def stop(self) -> None:
         """Stop; a stall still in progress on the calling greenlet is counted up to now."""
