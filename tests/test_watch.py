@@ -255,3 +255,36 @@ report(w)
     (finding,) = [f for f in data["findings"] if f["code"] == "PK302"]
     assert finding["stack"][0].endswith(" in handler"), finding["stack"]
     assert finding["stack"][-1].endswith(" in busy"), finding["stack"]
+
+
+def test_forked_child_restarted_by_the_audit_samples_its_own_stalls() -> None:
+    # The parent's lag probe is copied into the child without its watchdog thread: the child's
+    # watch must sample on its own thread, so the stall shows the sleeping line, not the line
+    # the greenlet switched out from afterwards.
+    source = (
+        PRELUDE
+        + """
+import os
+from patchkit.audit.follow import _restart_watch
+
+def sleeper():
+    time.sleep(0.3)  # SLEEP LINE
+    gevent.sleep(0)  # SWITCH LINE
+
+w = patchkit.watch(0.1).start()
+gevent.sleep(0.2)  # the probe starts from the loop and takes over the sampling
+assert w._probe is not None and w._probe.running
+r, wfd = os.pipe()
+pid = os.fork()
+if pid == 0:
+    _restart_watch(w)
+    gevent.spawn(sleeper).join()
+    os.write(wfd, json.dumps([s.line for s in w.stalls]).encode())
+    os._exit(0)
+os.waitpid(pid, 0)
+w.stop()
+print(json.dumps({"child": json.loads(os.read(r, 4096))}))
+"""
+    )
+    data = json_from_stdout(run_python(source))
+    assert data["child"] == [line_of(source, "# SLEEP LINE")], data

@@ -19,6 +19,7 @@ debugger stopped it; not reported, since nothing in the program can fix it).
 
 from __future__ import annotations
 
+import contextlib
 import linecache
 import os
 import re
@@ -71,14 +72,22 @@ class _Gap:
 class LagProbe:
     """Measures how late the hub's loop runs; start and stop it on the hub's thread."""
 
-    def __init__(self, threshold: float = 0.1, hub: Any = None) -> None:
+    def __init__(self, threshold: float = 0.1, hub: Any = None, on_wake: Any = None) -> None:
         self.threshold = float(threshold)
+        # Called on the watchdog thread at each wake-up: the hub watch samples stacks from here
+        # rather than waking a thread of its own (each wake-up costs the server the GIL).
+        self.on_wake = on_wake
         self.interval = min(max(self.threshold / 4, 0.005), 0.05)
+        # The watchdog wakes half as often as the hub ticks: a busy hub runs its timer for almost
+        # nothing, but each wake-up of a thread takes the GIL from it. Holding the GIL for the
+        # threshold still makes it wake threshold / 2 late, which is all a gap needs.
+        self.wake_every = min(max(self.threshold / 2, 0.005), 0.1)
         self._hub = hub
         self._timer: Any = None
         self._active = False
         self._generation = 0
         self._hub_ident = 0
+        self._pid = 0
         self._last: float | None = None  # perf_counter() of the hub's last tick
         self._last_cpu = 0.0  # the hub thread's CPU time at that tick
         self._late: list[tuple[float, float, float]] = []  # (start, end, hub thread CPU)
@@ -103,6 +112,7 @@ class LagProbe:
 
             self._hub = gevent.get_hub()
         self._hub_ident = _real.get_ident()
+        self._pid = os.getpid()
         # Before the loop first runs (imports, set-up in the main greenlet) nothing waits on it.
         self._last = _real.perf_counter() if self._hub else None
         self._last_cpu = time.thread_time()
@@ -115,6 +125,11 @@ class LagProbe:
         _real.start_new_thread(self._watchdog, (started, self._generation))
         started.acquire()  # a stall that starts at once must already be watched
         return self
+
+    @property
+    def running(self) -> bool:
+        """Started and not stopped, in this process (a forked child has no watchdog thread)."""
+        return self._active and self._pid == os.getpid()
 
     def stop(self) -> None:
         """Stop; a stall still in progress on the calling greenlet is counted up to now."""
@@ -153,17 +168,20 @@ class LagProbe:
         prev = clock()
         started.release()
         while self._active and self._generation == generation:
-            sleep(self.interval)
+            sleep(self.wake_every)
             now = clock()
             frames = sys._current_frames()  # first: the holder must not move on
             self.wakeups += 1
             cpu = _cpu_times(frames, clocks, own)
-            if now - prev - self.interval >= self.threshold / 2:
+            if now - prev - self.wake_every >= self.threshold / 2:
                 self._note_gap(prev, now, frames, before, cpu)
             else:
                 self._note_hub(now, frames)
             del frames
             before, prev = cpu, now
+            if self.on_wake is not None:
+                with contextlib.suppress(Exception):  # a broken hook must not stop the probe
+                    self.on_wake()
 
     def _note_gap(
         self,

@@ -6,12 +6,17 @@ including time inside C calls that hold the GIL (a backtracking regex), which a 
 cannot see. The stack comes from a watchdog on a real OS thread that samples the hub thread's
 frame once a run passes half the threshold (exact for stalls that release the GIL: sleeps, locks,
 I/O, hashing), or else from the frame the greenlet switched out from.
+
+The tracer runs on every switch, so it is in C where the optional extension ``_switchtimer`` was
+built (``setup.py``), and in Python otherwise (or with ``PATCHKIT_NO_SPEEDUPS=1``): both keep
+the same three slots and call back the same methods, so they find the same stalls.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +34,13 @@ from patchkit.detect.lag import LagProbe, lag_findings, merge, stack_lines
 from patchkit.findings import Finding
 
 _clock = _real.perf_counter
+try:
+    if os.environ.get("PATCHKIT_NO_SPEEDUPS"):
+        raise ImportError("PATCHKIT_NO_SPEEDUPS is set")
+    from patchkit.detect._switchtimer import SwitchTimer as _SwitchTimer
+except ImportError:  # not built (no compiler at install time): the Python tracer, same findings
+    _SwitchTimer = None
+SPEEDUPS = _SwitchTimer is not None
 MAX_STALLS = 1000  # stored; later stalls are only counted, so memory stays bounded
 TOP_PLACES = 20  # PK302 findings per report; the rest become one summary finding
 
@@ -63,11 +75,13 @@ class Watch:
         self._prev: Any = None
         self._hub_type: Any = None
         self._hub_ident: int | None = None
-        # What the per-switch tracer reads and writes, in one list: an index is cheaper than an
-        # attribute. [start of the run holding the hub or None, that greenlet, the hub].
-        self._st: list[Any] = [None, None, None]
+        # What the per-switch tracer reads and writes: [start of the run holding the hub or None,
+        # that greenlet, the hub]; a list for the Python tracer (an index is cheaper than an
+        # attribute), the C tracer itself otherwise (start() makes it).
+        self._st: Any = [None, None, None]
         self._generation = 0  # a restarted watch must not leave its old watchdog running
         self._sample: tuple[float, list[Entry]] | None = None  # (run start, its stack)
+        self._sampled: float | None = None  # the run start last sampled (once per run)
         self._since: dict[tuple[str, str, int], int] = {}
         # The loop-lag probe sees stalls no greenlet caused (another thread holding the GIL).
         # It needs a hub; started with the first switch into one, never creating one itself.
@@ -114,12 +128,12 @@ class Watch:
         # A greenlet other than the hub that is running now already holds the loop.
         current = greenlet.getcurrent()
         holding = hub is not None and current is not hub
-        self._st[:] = [_clock() if holding else None, current if holding else None, hub]
+        self._prev = greenlet.settrace(None)
+        self._st, self._callback = self._make_tracer(self._prev)
+        _set(self._st, _clock() if holding else None, current if holding else None, hub)
         self._active = True
         if hub is not None:
             self._arm_probe(hub)
-        self._prev = greenlet.settrace(None)
-        self._callback = self._make_callback(self._prev)
         greenlet.settrace(self._callback)
         started = _real.allocate_lock()
         started.acquire()
@@ -145,11 +159,11 @@ class Watch:
             self._probe.stop()
         if greenlet.gettrace() is self._callback:
             greenlet.settrace(self._prev)
-            self._st[:] = [None, None, None]
+            _set(self._st, None, None, None)
         else:
             # Someone chained a tracer on top of ours: it stays, passing every switch through
             # (no switch matches the hub, and the run never ends).
-            self._st[:] = [0.0, None, _NEVER]
+            _set(self._st, 0.0, None, _NEVER)
 
     def after_fork(self) -> None:
         """In a forked child: drop the parent's stalls and watchdog, watch this process anew.
@@ -164,7 +178,7 @@ class Watch:
             greenlet.settrace(self._prev)
         self._active = False
         self._generation += 1
-        self._st[:] = [None, None, None]
+        _set(self._st, None, None, None)
         self._sample = None
         self._probe, self._probe_armed = None, False  # its timer belongs to the parent's hub
         self.stalls, self.unstored = [], (0, 0.0)
@@ -210,14 +224,26 @@ class Watch:
 
     def _start_probe(self, hub: Any) -> None:
         if self._active and self._probe is None and self._use_probe:
-            self._probe = LagProbe(self.threshold, hub).start()
+            self._probe = LagProbe(self.threshold, hub, on_wake=self._look).start()
 
-    def _make_callback(self, prev: Any) -> Any:
+    @property
+    def accelerated(self) -> bool:
+        """The per-switch tracer in use is the C one."""
+        return _SwitchTimer is not None and isinstance(self._st, _SwitchTimer)
+
+    def _make_tracer(self, prev: Any) -> tuple[Any, Any]:
+        """(the three slots the tracer keeps, the tracer to install)."""
+        if _SwitchTimer is not None:
+            tracer = _SwitchTimer(self.threshold, self._record, self._slow_switch, prev)
+            return tracer, tracer
+        st: list[Any] = [None, None, None]
+        return st, self._make_callback(st, prev)
+
+    def _make_callback(self, st: list[Any], prev: Any) -> Any:
         # Runs on every switch, so it does as little as possible: no allocation, no attribute,
         # no dict; the clock is read only where a run starts or ends. A switch between two
         # greenlets while one holds the hub (rare in gevent) and the first hub go the slow way.
-        clock, threshold, st, record, slow = _clock, self.threshold, self._st, self._record, None
-        slow = self._slow_switch
+        clock, threshold, record, slow = _clock, self.threshold, self._record, self._slow_switch
 
         def trace(event: str, args: Any) -> None:
             if args[1] is st[2]:  # into the hub: the run that held it ends
@@ -294,7 +320,7 @@ class Watch:
         else:
             frame = getattr(origin, "gr_frame", None)
             if origin is not None and frame is None and not getattr(origin, "dead", True):
-                frame = sys._getframe(2)  # the greenlet that is still running: us
+                frame = _caller()  # the greenlet that is still running: us
             entries = frame_entries(frame) if frame is not None else []
         label = greenlet_label(origin)
         if not any(not is_patchkit_file(e[0]) for e in entries):
@@ -311,25 +337,46 @@ class Watch:
         return stall
 
     def _watchdog(self, started: Any, generation: int) -> None:
-        sleep, st, half = _real.sleep, self._st, self.threshold / 2
-        sampled = None
         started.release()
         while self._active and self._generation == generation:
-            sleep(self._interval)
-            start = st[0]
-            if start is None or start == sampled or _clock() - start < half:
-                continue
-            frame = sys._current_frames().get(self._hub_ident or 0)
-            if frame is None:
-                continue
-            entries = frame_entries(frame)  # first, before the hub thread runs on
-            del frame
-            if st[0] == start:
-                self._sample = (start, entries)
-                sampled = start
+            _real.sleep(self._interval)
+            probe = self._probe
+            if probe is not None and probe.running and probe.on_wake == self._look:
+                return  # the lag probe's thread looks for us now: one thread waking, not two
+            self._look()
+
+    def _look(self) -> None:
+        """From a watchdog thread: keep the stack of a run that passed half the threshold."""
+        st = self._st
+        start = st[0]
+        if not self._active or start is None or start == self._sampled:
+            return
+        if _clock() - start < self.threshold / 2:
+            return
+        frame = sys._current_frames().get(self._hub_ident or 0)
+        if frame is None:
+            return
+        entries = frame_entries(frame)  # first, before the hub thread runs on
+        del frame
+        if st[0] == start:
+            self._sample = (start, entries)
+            self._sampled = start
 
 
 _NEVER = object()  # a stopped watch's "hub": no switch goes into it
+
+
+def _set(st: Any, start: float | None, running: Any, hub: Any) -> None:
+    # By index: the C tracer's slots are a sequence of three, not a list.
+    st[0], st[1], st[2] = start, running, hub
+
+
+def _caller() -> Any:
+    """The innermost frame outside this module: where the running greenlet switched."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+    return frame
 
 
 def _stall(duration: float, label: str, entries: list[Entry], ongoing: bool = False) -> Stall:

@@ -52,6 +52,7 @@ def run(work, *extra_watches):
         "measured": measured,
         "elapsed": elapsed,
         "interval": probe.interval,
+        "wake_every": probe.wake_every,
         "ticks": probe.ticks,
         "wakeups": probe.wakeups,
         "stalls": [
