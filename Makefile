@@ -9,7 +9,7 @@ COMPAT_WORKERS ?= 4
 
 .PHONY: demo test unit compat lint docs docs-check matrix bench clean
 
-$(VENV)/.installed: setup.cfg pyproject.toml tools/native_clients.txt
+$(VENV)/.installed: setup.cfg setup.py pyproject.toml tools/native_clients.txt patchkit/detect/_switchtimer.c
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
 		|| { echo "patchkit needs Python 3.10 or newer (set PYTHON=...)" >&2; exit 2; }
 	$(PYTHON) -m venv $(VENV)
