@@ -1,0 +1,132 @@
+"""What one greenlet switch costs under each monitoring mode, counted in instructions.
+
+docs/watch.md's "Per switch, counted" table comes from here. Timing a switch on a shared box is
+noise; counting the instructions the CPU executes is not. Each mode runs in a child under
+``valgrind --tool=callgrind`` twice, with 10 000 and with 30 000 ``gevent.sleep(0)`` in the main
+greenlet (each a round trip through the hub: two switches, both seen by any greenlet tracer);
+the difference of the two totals divided by 20 000 is the cost of one ``sleep(0)``, and
+start-up (interpreter, imports, patching, the mode's own set-up) cancels out.
+
+Modes, named as in ``tools/bench/watch.py``: ``none``; ``monitor`` (gevent's monitor thread,
+``GEVENT_MONITOR_THREAD_ENABLE=1``, which installs its Cython greenlet tracer); ``watch``
+(``Watch(0.1).start()``, C tracer); ``watch-python`` (the same, pure-Python tracer,
+``PATCHKIT_NO_SPEEDUPS=1``); ``watch-noprobe`` (``Watch(0.1, probe=False)``, C tracer);
+``tracer`` (an empty Python ``greenlet.settrace`` lambda: what any Python tracer pays at least);
+``tracer-c`` (``sys.audit`` as the tracer: a C builtin that returns None at once while no audit
+hook is installed, so it stands for an empty C tracer, the floor of any ``settrace`` watch).
+
+Which row to read: the monitor thread and the watch's lag probe wake on wall-clock time (the
+probe's hub timer every 25 ms, its thread every 50 ms), and under valgrind the program runs ~60x
+slower (20 000 ``sleep(0)``: 0.03 s natively, 1.7 s here), so both wake far more often per
+``sleep(0)`` than natively, and how often depends on the machine's load. ``watch-noprobe`` has
+no timer and no thread: it is the repeatable figure for the watch's per-switch tracer, to
+compare with ``tracer-c`` (the floor) and ``monitor``. ``watch`` is the real thing as shipped;
+its (small) excess over ``watch-noprobe`` is wake-ups inflated by valgrind, not per-switch work.
+``monitor`` carries the same kind of noise (its thread), which is why it moves most between
+runs. Whether the watch stays within the monitor + 1 % of a request cannot be read from a
+per-switch count (it needs the instructions per request): the script prints the counts and,
+per watch mode, its difference to the monitor only.
+
+Slow (two valgrind runs per mode, several minutes in all), so ``make bench`` does not run it:
+
+    python tools/bench/switchcost.py [--modes none,watch,...] [--small 10000] [--large 30000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+MODES = ("none", "monitor", "watch", "watch-python", "watch-noprobe", "tracer", "tracer-c")
+WATCHES = ("watch", "watch-python", "watch-noprobe")
+# callgrind's summary at exit, e.g. "==123== Collected : 482915612" (all threads together).
+COLLECTED = re.compile(r"^==\d+== Collected : (\d+)$", re.MULTILINE)
+TIMEOUT_S = 900  # per valgrind run; a normal one takes well under a minute
+
+
+def child(mode: str, iterations: int) -> None:
+    """Patch, start ``mode``, then ``iterations`` x ``gevent.sleep(0)`` in the main greenlet."""
+    from gevent import monkey
+
+    monkey.patch_all()
+    import gevent
+
+    if mode in WATCHES:
+        from patchkit.detect.watch import Watch
+
+        watch = Watch(0.1, probe=mode != "watch-noprobe").start()
+        want_c = mode != "watch-python"
+        if watch.accelerated != want_c:  # a count of the wrong tracer would pass for this one
+            sys.exit(f"{mode}: the {'C' if watch.accelerated else 'Python'} tracer is in use")
+    elif mode in ("tracer", "tracer-c"):
+        import greenlet
+
+        if mode == "tracer":
+            greenlet.settrace(lambda event, args: None)
+        else:
+            greenlet.settrace(sys.audit)
+    gevent.sleep(0)  # the hub (and the monitor thread, the probe) start here, in the constant
+    for _ in range(iterations):
+        gevent.sleep(0)
+
+
+def count(mode: str, iterations: int) -> int:
+    """Instructions the child executed in all, all threads, under callgrind."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GEVENT_", "PATCHKIT_"))}
+    env["PYTHONWARNINGS"] = "ignore"  # the monitor's "install psutil" warning
+    if mode == "monitor":
+        env["GEVENT_MONITOR_THREAD_ENABLE"] = "1"
+    if mode == "watch-python":
+        env["PATCHKIT_NO_SPEEDUPS"] = "1"
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        __file__,
+        "--child",
+        mode,
+        str(iterations),
+    ]
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=TIMEOUT_S)
+    found = COLLECTED.findall(run.stderr)
+    if run.returncode != 0 or len(found) != 1:
+        tail = "\n".join(run.stderr.splitlines()[-15:])
+        raise SystemExit(f"{mode} x {iterations}: valgrind exited {run.returncode}\n{tail}")
+    return int(found[0])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--modes", default=",".join(MODES), help="comma-separated, from: %(default)s")
+    p.add_argument("--small", type=int, default=10_000, help="sleep(0) count of the short run")
+    p.add_argument("--large", type=int, default=30_000, help="sleep(0) count of the long run")
+    p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        return child(args.child[0], int(args.child[1]))
+    modes = [m for m in args.modes.split(",") if m]
+    unknown = set(modes) - set(MODES)
+    if unknown or args.large <= args.small:
+        p.error(f"unknown modes {sorted(unknown)}" if unknown else "--large must exceed --small")
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind not found (Debian: apt-get install valgrind)")
+    print(f"instructions per gevent.sleep(0) (two switches): callgrind, ({args.large} - ", end="")
+    print(f"{args.small} iterations) / {args.large - args.small}\n", flush=True)
+    per: dict[str, float] = {}
+    for mode in modes:
+        small, large = count(mode, args.small), count(mode, args.large)
+        per[mode] = (large - small) / (args.large - args.small)
+        over = f"{per[mode] - per['none']:+8.0f}" if "none" in per and mode != "none" else ""
+        print(f"{mode:13} {per[mode]:8.0f}  over none {over or '       -'}", flush=True)
+    if "monitor" in per:
+        versus = [f"{m} - monitor: {per[m] - per['monitor']:+.0f}" for m in WATCHES if m in per]
+        print("\n" + "; ".join(versus))
+
+
+if __name__ == "__main__":
+    main()
