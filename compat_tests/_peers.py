@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import json
 import os
+import shutil
 import socket
 import socketserver
 import ssl
@@ -235,16 +236,52 @@ def start(kind: str) -> dict:
     return importlib.import_module(f"compat_tests.peers.{kind}").start()
 
 
+SCRATCH_PREFIX = "patchkit-peer-"
+
+
+def _scratch(kind: str) -> str:
+    """A temporary directory for everything this peer and its servers write, removed at exit.
+
+    Peers make key files, databases and work directories with ``tempfile``; pointing
+    ``tempfile`` and ``TMPDIR`` (for the servers they start) here lets one ``rmtree`` take it
+    all. A peer killed outright cannot clean up: the next peer removes scratch directories
+    whose peer process is gone.
+    """
+    root = tempfile.gettempdir()
+    for old in Path(root).glob(f"{SCRATCH_PREFIX}*"):
+        pid = old.name.rsplit("-", 2)[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    scratch = tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{kind}-{os.getpid()}-", dir=root)
+    tempfile.tempdir = scratch
+    os.environ["TMPDIR"] = scratch
+    return scratch
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def main(kind: str) -> None:
+    scratch = _scratch(kind)
+    status = 0
     try:
         info = start(kind)
     except RuntimeError as exc:  # a missing server binary: the message is the skip reason
         print(exc, file=sys.stderr, flush=True)
-        os._exit(1)
-    public = {k: v for k, v in info.items() if not k.startswith("_")}
-    print("READY " + json.dumps(public), flush=True)
-    sys.stdin.read()  # returns when the suite closes our stdin or dies
-    os._exit(0)
+        status = 1
+    else:
+        public = {k: v for k, v in info.items() if not k.startswith("_")}
+        print("READY " + json.dumps(public), flush=True)
+        sys.stdin.read()  # returns when the suite closes our stdin or dies
+    shutil.rmtree(scratch, ignore_errors=True)
+    os._exit(status)  # servers and threads tied to this process end with it
 
 
 if __name__ == "__main__":
