@@ -19,12 +19,13 @@ Which row to read: the monitor thread and the watch's lag probe wake on wall-clo
 probe's hub timer every 25 ms, its thread every 50 ms), and under valgrind the program runs ~60x
 slower (20 000 ``sleep(0)``: 0.03 s natively, 1.7 s here), so both wake far more often per
 ``sleep(0)`` than natively, and how often depends on the machine's load. ``watch-noprobe`` has
-no timer and no thread: it is the repeatable figure for the watch's per-switch tracer, to
+no hub timer (its watchdog thread still wakes, on its own thread and rarely): it is the
+repeatable figure for the watch's per-switch tracer, to
 compare with ``tracer-c`` (the floor) and ``monitor``. ``watch`` is the real thing as shipped;
 its (small) excess over ``watch-noprobe`` is wake-ups inflated by valgrind, not per-switch work.
 ``monitor`` carries the same kind of noise (its thread), which is why it moves most between
 runs. Whether the watch stays within the monitor + 1 % of a request cannot be read from a
-per-switch count (it needs the instructions per request): the script prints the counts and,
+per-switch count (``tools/bench/requestcost.py`` counts per request): this prints the counts and,
 per watch mode, its difference to the monitor only.
 
 Slow (two valgrind runs per mode, several minutes in all), so ``make bench`` does not run it:
@@ -48,17 +49,12 @@ COLLECTED = re.compile(r"^==\d+== Collected : (\d+)$", re.MULTILINE)
 TIMEOUT_S = 900  # per valgrind run; a normal one takes well under a minute
 
 
-def child(mode: str, iterations: int) -> None:
-    """Patch, start ``mode``, then ``iterations`` x ``gevent.sleep(0)`` in the main greenlet."""
-    from gevent import monkey
-
-    monkey.patch_all()
-    import gevent
-
+def start_mode(mode: str, threshold: float = 0.1) -> None:
+    """Start ``mode`` in this (patched) process; the monitor thread is started by its env var."""
     if mode in WATCHES:
         from patchkit.detect.watch import Watch
 
-        watch = Watch(0.1, probe=mode != "watch-noprobe").start()
+        watch = Watch(threshold, probe=mode != "watch-noprobe").start()
         want_c = mode != "watch-python"
         if watch.accelerated != want_c:  # a count of the wrong tracer would pass for this one
             sys.exit(f"{mode}: the {'C' if watch.accelerated else 'Python'} tracer is in use")
@@ -69,35 +65,53 @@ def child(mode: str, iterations: int) -> None:
             greenlet.settrace(lambda event, args: None)
         else:
             greenlet.settrace(sys.audit)
+
+
+def child(mode: str, iterations: int) -> None:
+    """Patch, start ``mode``, then ``iterations`` x ``gevent.sleep(0)`` in the main greenlet."""
+    from gevent import monkey
+
+    monkey.patch_all()
+    import gevent
+
+    start_mode(mode)
     gevent.sleep(0)  # the hub (and the monitor thread, the probe) start here, in the constant
     for _ in range(iterations):
         gevent.sleep(0)
 
 
-def count(mode: str, iterations: int) -> int:
-    """Instructions the child executed in all, all threads, under callgrind."""
+def mode_env(mode: str, threshold: float = 0.1) -> dict[str, str]:
+    """The environment a child of ``mode`` runs with (the monitor and the fallback are env)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GEVENT_", "PATCHKIT_"))}
     env["PYTHONWARNINGS"] = "ignore"  # the monitor's "install psutil" warning
     if mode == "monitor":
         env["GEVENT_MONITOR_THREAD_ENABLE"] = "1"
+        env["GEVENT_MAX_BLOCKING_TIME"] = str(threshold)  # its thread wakes this often
     if mode == "watch-python":
         env["PATCHKIT_NO_SPEEDUPS"] = "1"
-    command = [
-        "valgrind",
-        "--tool=callgrind",
-        "--callgrind-out-file=/dev/null",
-        sys.executable,
-        __file__,
-        "--child",
-        mode,
-        str(iterations),
-    ]
-    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=TIMEOUT_S)
-    found = COLLECTED.findall(run.stderr)
-    if run.returncode != 0 or len(found) != 1:
-        tail = "\n".join(run.stderr.splitlines()[-15:])
-        raise SystemExit(f"{mode} x {iterations}: valgrind exited {run.returncode}\n{tail}")
+    return env
+
+
+def under_callgrind(args: list[str]) -> list[str]:
+    return ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *args]
+
+
+def collected(what: str, returncode: int, stderr: str) -> int:
+    """The instruction total callgrind printed at exit, all threads together."""
+    found = COLLECTED.findall(stderr)
+    if returncode != 0 or len(found) != 1:
+        tail = "\n".join(stderr.splitlines()[-15:])
+        raise SystemExit(f"{what}: valgrind exited {returncode}\n{tail}")
     return int(found[0])
+
+
+def count(mode: str, iterations: int) -> int:
+    """Instructions the child executed in all, all threads, under callgrind."""
+    command = under_callgrind([sys.executable, __file__, "--child", mode, str(iterations)])
+    run = subprocess.run(
+        command, capture_output=True, text=True, env=mode_env(mode), timeout=TIMEOUT_S
+    )
+    return collected(f"{mode} x {iterations}", run.returncode, run.stderr)
 
 
 def main() -> None:

@@ -32,15 +32,16 @@ GOAL_OVER_MONITOR = 1.0
 REQUEST = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
 
 
-def serve_app() -> Any:
-    """Start the hello-world server on a free port (after patching); returns it."""
+def hello(environ: dict, start_response: Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
+    return [b"hello"]
+
+
+def serve_app(app: Any = hello) -> Any:
+    """Start the hello-world server (or ``app``) on a free port (after patching); returns it."""
     import socket
 
     from gevent.pywsgi import WSGIServer
-
-    def app(environ, start_response):
-        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
-        return [b"hello"]
 
     class Server(WSGIServer):
         def handle(self, sock, address):
