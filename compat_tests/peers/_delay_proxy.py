@@ -53,27 +53,12 @@ def find_binary(name: str, package: str, candidates: Sequence[str] = ()) -> str:
 
 
 def temp_dir(kind: str) -> Path:
-    """A fresh ``patchkit-<kind>-<pid>-*`` directory; those of peers that died go first.
+    """A fresh ``patchkit-<kind>-*`` directory inside the peer's scratch directory.
 
-    A peer ends with ``os._exit`` or SIGKILL and cannot clean up after itself: the next one
-    of its kind removes what dead peers left (ZooKeeper's and slapd's databases).
+    ``compat_tests._peers.main`` removes the scratch directory when the peer ends, and the next
+    peer removes one a killed peer left, so nothing here has to clean up.
     """
-    root = Path(tempfile.gettempdir())
-    for old in root.glob(f"patchkit-{kind}-*-*"):
-        pid = old.name.split("-")[2]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(old, ignore_errors=True)
-    return Path(tempfile.mkdtemp(prefix=f"patchkit-{kind}-{os.getpid()}-"))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return Path(tempfile.mkdtemp(prefix=f"patchkit-{kind}-"))
 
 
 def free_port() -> int:
