@@ -10,7 +10,10 @@ lock (GIL) for its whole C call, no greenlet runs, yet no greenlet "held" the hu
   wakes late, someone kept the GIL from it: the thread whose CPU time grew by about the gap is the
   holder, and its stack is read as soon as the watchdog gets the GIL back (the holder gives it up at
   the first bytecode after its C call, so it is still at the caller's line). While the hub is late
-  and the GIL is free, it samples the hub thread's stack instead.
+  and the GIL is free, it samples the hub thread's stack instead. With the C extension it waits
+  without the GIL (``Heartbeat.wait``) and takes it only when the hub's tick is late, the watch's
+  run needs sampling, or every ``REFRESH_S``; the holder is then the thread whose CPU time grew
+  most since the last wake at which the hub had ticked on time.
 
 The kinds: ``greenlet`` (a greenlet held the hub), ``gil`` (another thread held the GIL), ``hub``
 (a callback the hub ran itself), ``unknown`` (no thread of the process ran: the machine or a
@@ -26,16 +29,20 @@ import re
 import sys
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from patchkit import _real
 from patchkit._frames import Entry, entries_location, frame_entries, is_app_file, is_patchkit_file
+from patchkit.detect import speedups
 from patchkit.findings import Finding
 
 KINDS = ("greenlet", "gil", "hub", "starved", "unknown")  # starved: set by the watch (merge)
 MAX_STALLS = 1000
 _HISTORY = 256  # watchdog records kept to attribute hub stalls (a few seconds of busy history)
+# With the C extension the watchdog waits without the GIL and takes it only when something needs
+# a look, or this often (to learn of new threads and keep its CPU baselines fresh).
+REFRESH_S = 1.0
 _thread_cpu = getattr(time, "pthread_getcpuclockid", None)
 
 
@@ -67,16 +74,31 @@ class _Gap:
     cpu: float
     entries: tuple[Entry, ...]
     name: str  # taken at once: the thread may be gone when stalls are read
+    before: dict[int, float] = field(default_factory=dict)  # each thread's CPU at ``start``
+    measured: frozenset[int] = frozenset()  # the threads whose CPU the watchdog read at ``end``
 
 
 class LagProbe:
     """Measures how late the hub's loop runs; start and stop it on the hub's thread."""
 
-    def __init__(self, threshold: float = 0.1, hub: Any = None, on_wake: Any = None) -> None:
+    def __init__(
+        self,
+        threshold: float = 0.1,
+        hub: Any = None,
+        on_wake: Any = None,
+        run: Any = None,
+        sampled: Any = None,
+    ) -> None:
         self.threshold = float(threshold)
         # Called on the watchdog thread at each wake-up: the hub watch samples stacks from here
         # rather than waking a thread of its own (each wake-up costs the server the GIL).
         self.on_wake = on_wake
+        # The hub watch's C tracer and the run start it sampled last (a callable): the GIL-free
+        # wait also returns when that run passes half the threshold, so on_wake can sample it.
+        self._run = run
+        self._run_sampled = sampled or (lambda: -1.0)
+        self._heart: Any = None  # the C wait's state, new at each start()
+        self.looks = 0  # wake-ups that took the GIL (all of them without the C extension)
         self.interval = min(max(self.threshold / 4, 0.005), 0.05)
         # The watchdog wakes half as often as the hub ticks: a busy hub runs its timer for almost
         # nothing, but each wake-up of a thread takes the GIL from it. Holding the GIL for the
@@ -94,8 +116,11 @@ class LagProbe:
         self._gaps: deque[_Gap] = deque(maxlen=_HISTORY)
         self._samples: deque[tuple[float, tuple[Entry, ...]]] = deque(maxlen=_HISTORY)
         self._seen: deque[tuple[float, dict[int, tuple[Entry, ...]]]] = deque(maxlen=_HISTORY)
+        # What the late tick read of the other threads' CPU clocks, and their names, by tick time.
+        self._seen_cpu: deque[tuple[float, dict[int, float], dict[int, str]]] = deque(
+            maxlen=_HISTORY
+        )
         self.ticks = 0  # hub timer callbacks so far
-        self.wakeups = 0  # watchdog wake-ups so far
 
     def __enter__(self) -> LagProbe:
         return self.start()
@@ -116,6 +141,9 @@ class LagProbe:
         # Before the loop first runs (imports, set-up in the main greenlet) nothing waits on it.
         self._last = _real.perf_counter() if self._hub else None
         self._last_cpu = time.thread_time()
+        if speedups.Heartbeat is not None:
+            self._heart = speedups.Heartbeat()  # a stopped one would return at once, forever
+            self._heart.beat(self._last if self._last is not None else _real.perf_counter())
         self._timer = self._hub.loop.timer(self.interval, self.interval, ref=False)
         self._timer.start(self._tick)
         self._active = True
@@ -125,6 +153,11 @@ class LagProbe:
         _real.start_new_thread(self._watchdog, (started, self._generation))
         started.acquire()  # a stall that starts at once must already be watched
         return self
+
+    @property
+    def wakeups(self) -> int:
+        """How often the watchdog thread woke up so far (with or without taking the GIL)."""
+        return self._heart.wakes if self._heart is not None else self.looks
 
     @property
     def running(self) -> bool:
@@ -137,6 +170,8 @@ class LagProbe:
             return
         self._tick()
         self._active = False
+        if self._heart is not None:
+            self._heart.stop()
         self._timer.stop()
         self._timer.close()
         self._timer = None
@@ -145,12 +180,18 @@ class LagProbe:
     def stalls(self) -> list[LagStall]:
         """Every stall so far, each with its kind (attributed now, from the watchdog's notes)."""
         gaps, samples, seen = list(self._gaps), list(self._samples), dict(self._seen)
-        return [self._attribute(s, e, cpu, gaps, samples, seen) for s, e, cpu in list(self._late)]
+        seen_cpu = {t: (cpu, names) for t, cpu, names in list(self._seen_cpu)}
+        return [
+            self._attribute(s, e, cpu, gaps, samples, seen, seen_cpu.get(e))
+            for s, e, cpu in list(self._late)
+        ]
 
     def _tick(self) -> None:
         # The hub timer's callback: runs on the hub greenlet, so it must stay tiny and never raise.
         now, cpu = _real.perf_counter(), time.thread_time()
         self.ticks += 1
+        if self._heart is not None:
+            self._heart.beat(now)
         last, self._last = self._last, now
         last_cpu, self._last_cpu = self._last_cpu, cpu
         late = last is not None and now - last - self.interval >= self.threshold
@@ -158,9 +199,18 @@ class LagProbe:
             self._late.append((last, now, cpu - last_cpu))
             # The hub may get the GIL back before the watchdog does: read the other threads'
             # stacks now too, before the one that held the GIL runs on.
-            self._seen.append((now, _other_stacks(sys._current_frames(), self._hub_ident)))
+            frames = sys._current_frames()
+            stacks = _other_stacks(frames, self._hub_ident)
+            self._seen.append((now, stacks))
+            # And their CPU clocks: a holder that ends right after its C call may be gone by the
+            # time the watchdog gets the GIL, and only this look saw how much CPU it used.
+            cpus = _cpu_times(frames, {}, self._hub_ident)
+            names = {i: thread_name(i, stacks.get(i, ())) for i in cpus}
+            self._seen_cpu.append((now, cpus, names))
 
     def _watchdog(self, started: Any, generation: int) -> None:
+        if self._heart is not None:
+            return self._watchdog_without_gil(started, generation)
         sleep, clock = _real.sleep, _real.perf_counter
         clocks: dict[int, Any] = {}
         own = _real.get_ident()
@@ -171,7 +221,7 @@ class LagProbe:
             sleep(self.wake_every)
             now = clock()
             frames = sys._current_frames()  # first: the holder must not move on
-            self.wakeups += 1
+            self.looks += 1
             cpu = _cpu_times(frames, clocks, own)
             if now - prev - self.wake_every >= self.threshold / 2:
                 self._note_gap(prev, now, frames, before, cpu)
@@ -179,9 +229,48 @@ class LagProbe:
                 self._note_hub(now, frames)
             del frames
             before, prev = cpu, now
-            if self.on_wake is not None:
-                with contextlib.suppress(Exception):  # a broken hook must not stop the probe
-                    self.on_wake()
+            self._call_on_wake()
+
+    def _watchdog_without_gil(self, started: Any, generation: int) -> None:
+        """The same watchdog, waiting in C without the GIL while the hub ticks on time.
+
+        ``Heartbeat.wait`` wakes every ``wake_every`` and reads every thread's CPU clock there,
+        keeping those of the last wake at which the hub had ticked on time: when the hub falls
+        late, the stall started after that baseline, so the thread whose CPU time grew most since
+        then is the one that held the GIL (or the hub's own, if a greenlet held it).
+        """
+        heart, clock = self._heart, _real.perf_counter
+        clocks: dict[int, Any] = {}
+        own = _real.get_ident()
+        cpu = _cpu_times(sys._current_frames(), clocks, own)
+        late_after = self.interval + self.threshold / 4
+        started.release()
+        while self._active and self._generation == generation:
+            idents = list(cpu)
+            reason, since, baseline = heart.wait(
+                self.wake_every,
+                REFRESH_S,
+                late_after,
+                self._run,
+                self.threshold / 2,
+                self._run_sampled(),
+                [clocks[i] for i in idents],
+            )
+            now = clock()
+            frames = sys._current_frames()  # first: the holder must not move on
+            self.looks += 1
+            cpu = _cpu_times(frames, clocks, own)
+            if reason == "late":
+                before = {i: c for i, c in zip(idents, baseline, strict=True) if c >= 0}
+                self._note_gap(since, now, frames, before, cpu)
+                self._note_hub(now, frames)
+            del frames
+            self._call_on_wake()
+
+    def _call_on_wake(self) -> None:
+        if self.on_wake is not None:
+            with contextlib.suppress(Exception):  # a broken hook must not stop the probe
+                self.on_wake()
 
     def _note_gap(
         self,
@@ -196,7 +285,10 @@ class LagProbe:
         holder = max(used, key=used.__getitem__, default=0)
         entries = tuple(frame_entries(frames.get(holder)))
         name = thread_name(holder, entries)
-        self._gaps.append(_Gap(start, end, holder, used.get(holder, 0.0), entries, name))
+        gap = _Gap(
+            start, end, holder, used.get(holder, 0.0), entries, name, dict(before), frozenset(after)
+        )
+        self._gaps.append(gap)
 
     def _note_hub(self, now: float, frames: dict[int, Any]) -> None:
         # The GIL is free but the hub is late: a greenlet or callback waits in a blocking call.
@@ -215,10 +307,13 @@ class LagProbe:
         gaps: list[_Gap],
         samples: list[tuple[float, tuple[Entry, ...]]],
         seen: dict[float, dict[int, tuple[Entry, ...]]],
+        late_look: tuple[dict[int, float], dict[int, str]] | None = None,
     ) -> LagStall:
         late = end - start - self.interval
         inside = [g for g in gaps if g.start < end and g.end > start]
         gap = max(inside, key=lambda g: g.end - g.start, default=None)
+        if gap is not None and late_look is not None:
+            gap = _with_late_look(gap, late_look, self._hub_ident)
         if gap is not None and _held_gil(gap, self._hub_ident, hub_cpu, late):
             # Whichever of the hub and the watchdog got the GIL first saw the holder where it was;
             # by the later look it may be back in its pool's wait. Use the earlier look that still
@@ -235,6 +330,23 @@ class LagProbe:
             entries = next((e for t, e in samples if start < t <= end), ())
         kind = hub_kind(entries, hub_cpu, late)
         return LagStall(late, kind, "the hub's thread", entries, hub_cpu, start, end)
+
+
+def _with_late_look(gap: _Gap, look: tuple[dict[int, float], dict[int, str]], hub: int) -> _Gap:
+    """The gap, with its holder taken from the late tick's look if that saw a bigger one.
+
+    A thread whose C call held the GIL can finish and end before the watchdog gets the GIL; the
+    hub's late tick may have read its CPU clock first. Only such threads (gone when the watchdog
+    read the clocks) are considered; their use since the gap's baseline then names the holder (a
+    thread the baseline did not know started inside the gap).
+    """
+    cpus, names = look
+    gone = (i for i in cpus if i != hub and i not in gap.measured)  # ended before the watchdog read
+    used = {i: cpus[i] - gap.before.get(i, 0.0) for i in gone}
+    holder = max(used, key=used.__getitem__, default=None)
+    if holder is None or holder == gap.holder or used[holder] <= gap.cpu:
+        return gap
+    return replace(gap, holder=holder, cpu=used[holder], entries=(), name=names[holder])
 
 
 def _held_gil(gap: _Gap, hub_ident: int, hub_cpu: float, late: float) -> bool:

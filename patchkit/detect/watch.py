@@ -9,14 +9,16 @@ I/O, hashing), or else from the frame the greenlet switched out from.
 
 The tracer runs on every switch, so it is in C where the optional extension ``_switchtimer`` was
 built (``setup.py``), and in Python otherwise (or with ``PATCHKIT_NO_SPEEDUPS=1``): both keep
-the same three slots and call back the same methods, so they find the same stalls.
+the same three slots and call back the same methods, so they find the same stalls. With the
+extension the watchdog also waits in C without the GIL (``Heartbeat``), taking it only when a run
+passes half the threshold: each wake-up that takes the GIL takes it from a busy hub.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
+import math
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -29,17 +31,12 @@ from patchkit._frames import (
     greenlet_label,
     is_patchkit_file,
 )
-from patchkit.detect import tripwires
-from patchkit.detect.lag import LagProbe, lag_findings, merge, stack_lines
+from patchkit.detect import speedups, tripwires
+from patchkit.detect.lag import REFRESH_S, LagProbe, lag_findings, merge, stack_lines
 from patchkit.findings import Finding
 
 _clock = _real.perf_counter
-try:
-    if os.environ.get("PATCHKIT_NO_SPEEDUPS"):
-        raise ImportError("PATCHKIT_NO_SPEEDUPS is set")
-    from patchkit.detect._switchtimer import SwitchTimer as _SwitchTimer
-except ImportError:  # not built (no compiler at install time): the Python tracer, same findings
-    _SwitchTimer = None
+_SwitchTimer = speedups.SwitchTimer  # None: the Python tracer, same findings
 SPEEDUPS = _SwitchTimer is not None
 MAX_STALLS = 1000  # stored; later stalls are only counted, so memory stays bounded
 TOP_PLACES = 20  # PK302 findings per report; the rest become one summary finding
@@ -87,6 +84,7 @@ class Watch:
         # It needs a hub; started with the first switch into one, never creating one itself.
         self._use_probe = probe
         self._probe: Any = None
+        self._heart: Any = None  # the watchdog's GIL-free wait (C), None in Python
         self._probe_armed = False
 
     # The audit's fork handling (patchkit.audit.follow) resets these two by name.
@@ -155,6 +153,8 @@ class Watch:
             self._record(greenlet.getcurrent(), start)
         self.deliver()
         self._active = False
+        if self._heart is not None:
+            self._heart.stop()  # the watchdog returns at its next wake, not after REFRESH_S
         if self._probe is not None and _real.get_ident() == self._hub_ident:
             self._probe.stop()
         if greenlet.gettrace() is self._callback:
@@ -224,7 +224,9 @@ class Watch:
 
     def _start_probe(self, hub: Any) -> None:
         if self._active and self._probe is None and self._use_probe:
-            self._probe = LagProbe(self.threshold, hub, on_wake=self._look).start()
+            run = self._st if self.accelerated else None
+            probe = LagProbe(self.threshold, hub, on_wake=self._look, run=run, sampled=self._seen)
+            self._probe = probe.start()
 
     @property
     def accelerated(self) -> bool:
@@ -336,10 +338,27 @@ class Watch:
             self.stalls.append(stall)
         return stall
 
+    def _seen(self) -> float:
+        """The start of the run whose stack was sampled last (-1: none), for the C wait."""
+        return -1.0 if self._sampled is None else self._sampled
+
     def _watchdog(self, started: Any, generation: int) -> None:
+        heart = speedups.Heartbeat() if self.accelerated and speedups.Heartbeat else None
+        self._heart = heart
         started.release()
         while self._active and self._generation == generation:
-            _real.sleep(self._interval)
+            if heart is None:
+                _real.sleep(self._interval)
+            else:  # without the GIL until a run passes half the threshold (or REFRESH_S)
+                heart.wait(
+                    self._interval,
+                    REFRESH_S,
+                    math.inf,
+                    self._st,
+                    self.threshold / 2,
+                    self._seen(),
+                    (),
+                )
             probe = self._probe
             if probe is not None and probe.running and probe.on_wake == self._look:
                 return  # the lag probe's thread looks for us now: one thread waking, not two

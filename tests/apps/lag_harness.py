@@ -55,6 +55,7 @@ def run(work, *extra_watches):
         "wake_every": probe.wake_every,
         "ticks": probe.ticks,
         "wakeups": probe.wakeups,
+        "looks": probe.looks,
         "stalls": [
             {
                 "duration": s.duration,

@@ -14,15 +14,19 @@ serving ``--small`` and ``--large`` requests; the difference divided by the diff
 requests is the cost of one request, and start-up (interpreter, imports, patching, the mode's
 set-up) cancels out.
 
-Modes are ``switchcost.py``'s. Under valgrind the server runs ~50x slower, so everything that
-wakes on wall-clock time (the monitor's thread, the watch's watchdog thread, the lag probe's hub
-timer) would wake ~50x more often per request than natively. ``--dilate`` (default 50) slows
-their clocks by as much: the monitor's ``max_blocking_time`` and the watch's threshold (which
-sets its probe's and watchdog's periods) are 0.1 s x dilate, so a request meets about as many
-wake-ups as natively; the per-switch work does not depend on the threshold. The counts are
-split by thread (``--separate-threads=yes``): the **serving thread** (the hub's: the app,
-pywsgi, gevent, the greenlet tracer, the probe's hub timer) and the **other threads** (the
-monitor's, the watchdog). The goal is read on the two together.
+Modes are ``switchcost.py``'s. Everything that wakes on wall-clock time (the monitor's thread,
+the watch's watchdog thread, the lag probe's hub timer) costs a fixed amount per second, so its
+share of one request depends on how many requests a second share it. Under valgrind, with the
+client's pause, one request takes ~30 ms of wall-clock time instead of ~0.1 ms. ``--dilate``
+(default 50) slows those clocks: the monitor's ``max_blocking_time`` and the watch's threshold
+are 0.1 s x dilate, and the watch's periods follow its threshold all the way (natively they are
+capped at 50 and 100 ms; ``uncap_periods``). The run then stands for a native server serving
+``dilate`` / (valgrind's seconds per request) requests a second, which it prints: the default
+stands for ~1 700, ``--dilate 340`` for ~14 000 (this machine saturates at ~11 000). The
+per-switch work does not depend on the threshold. The counts are split by thread
+(``--separate-threads=yes``): the **serving thread** (the hub's: the app, pywsgi, gevent, the
+greenlet tracer, the probe's hub timer) and the **other threads** (the monitor's, the
+watchdog). The goal is read on the two together.
 
     python tools/bench/requestcost.py [--modes none,monitor,watch,...] [--small 500] [--large 1500]
 """
@@ -37,8 +41,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from switchcost import MODES, collected, mode_env, start_mode
+from switchcost import MODES, child_env, collected, start_mode
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
 DEFAULT_MODES = ("none", "monitor", "watch", "watch-noprobe", "watch-python", "tracer-c")
@@ -66,10 +71,34 @@ def serve(mode: str, requests: int, threshold: float) -> None:
         return [b"hello"]
 
     server = serve_app(app)
+    uncap_periods()
     start_mode(mode, threshold)  # after the hub exists, as tools/bench/watch.py does
     print(server.server_port, flush=True)
     done.wait()
     server.stop(timeout=1)
+
+
+def uncap_periods() -> None:
+    """Let the watch's periods follow its threshold all the way, as ``--dilate`` needs.
+
+    Natively the probe ticks every threshold / 4 and the watchdog wakes every threshold / 2, but
+    at most every 50 ms and 100 ms: at a dilated threshold of 5 s the caps would keep them at
+    native rates while valgrind runs everything else ~50x slower, which counts each wake-up ~50x
+    too often per request. Uncapped, the periods scale with the dilated threshold like the rest.
+    """
+    from patchkit.detect import lag, watch
+
+    probe_init, watch_init = lag.LagProbe.__init__, watch.Watch.__init__
+
+    def probe(self: Any, threshold: float = 0.1, *args: Any, **kwargs: Any) -> None:
+        probe_init(self, threshold, *args, **kwargs)
+        self.interval, self.wake_every = self.threshold / 4, self.threshold / 2
+
+    def watcher(self: Any, threshold: float = 0.1, *args: Any, **kwargs: Any) -> None:
+        watch_init(self, threshold, *args, **kwargs)
+        self._interval = self.threshold / 2
+
+    lag.LagProbe.__init__, watch.Watch.__init__ = probe, watcher
 
 
 def drive(port: int, requests: int, gap_s: float) -> None:
@@ -93,8 +122,9 @@ def drive(port: int, requests: int, gap_s: float) -> None:
                 answer += chunk
 
 
-def count(mode: str, requests: int, gap_s: float, threshold: float) -> tuple[int, int]:
-    """Instructions the server ran to start and serve ``requests``: (serving thread, others)."""
+def count(mode: str, requests: int, gap_s: float, threshold: float) -> tuple[int, int, float]:
+    """Instructions the server ran to start and serve ``requests``: (serving thread, others,
+    and the wall-clock seconds the requests took under valgrind)."""
     with tempfile.TemporaryDirectory(prefix="patchkit-requestcost-") as out:
         command = [
             "valgrind",
@@ -113,11 +143,13 @@ def count(mode: str, requests: int, gap_s: float, threshold: float) -> tuple[int
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**mode_env(mode, threshold), "PYTHONHASHSEED": "0"},  # same dicts every run
+            env={**child_env(), "PYTHONHASHSEED": "0"},  # same dicts every run
         )
         try:
             port = int(server.stdout.readline())  # type: ignore[union-attr]
+            began = time.perf_counter()
             drive(port, requests, gap_s)
+            took = time.perf_counter() - began
             _, stderr = server.communicate(timeout=TIMEOUT_S)
         finally:
             if server.poll() is None:
@@ -128,7 +160,7 @@ def count(mode: str, requests: int, gap_s: float, threshold: float) -> tuple[int
     main = threads.get("cg.out-01")
     if main is None or sum(threads.values()) != total:
         raise SystemExit(f"{mode}: callgrind's per-thread totals do not add up to {total}")
-    return main, total - main
+    return main, total - main, took
 
 
 def _totals(path: Path) -> int:
@@ -174,16 +206,18 @@ def main() -> None:
     span = args.large - args.small
     print(f"{args.small} requests) / {span}; clocks dilated x{args.dilate:g}\n", flush=True)
     per: dict[str, float] = {}
+    rates: list[float] = []  # the native request rate each mode's run stands for
     print(f"{'mode':13} {'all threads':>11}  {'over none':>9}  {'serving':>9}  {'others':>7}")
     for mode in modes:
         threshold = 0.1 * args.dilate
-        (small, small_bg), (large, large_bg) = (
+        (small, small_bg, small_s), (large, large_bg, large_s) = (
             count(mode, args.small, args.gap_ms / 1000, threshold),
             count(mode, args.large, args.gap_ms / 1000, threshold),
         )
         span = args.large - args.small
         serving, others = (large - small) / span, (large_bg - small_bg) / span
         per[mode] = serving + others
+        rates.append(args.dilate * span / (large_s - small_s))
         over = ""
         if "none" in per and mode != "none":
             over = f"{(per[mode] / per['none'] - 1) * 100:+.2f} %"
@@ -191,6 +225,11 @@ def main() -> None:
             f"{mode:13} {per[mode]:11.0f}  {over or '-':>9}  {serving:9.0f}  {others:7.0f}",
             flush=True,
         )
+    print(
+        f"\nwith --dilate {args.dilate:g}, one request's share of valgrind's wall-clock time "
+        f"stands for {min(rates):.0f}..{max(rates):.0f} requests a second natively: what is "
+        "fixed per second (timer ticks, thread wake-ups) is counted per request at that rate"
+    )
     lines = verdict(per)
     if lines:
         print("\ngoal: <= 2 % and <= monitor + 1 point (all threads)")

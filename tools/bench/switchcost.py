@@ -7,13 +7,11 @@ greenlet (each a round trip through the hub: two switches, both seen by any gree
 the difference of the two totals divided by 20 000 is the cost of one ``sleep(0)``, and
 start-up (interpreter, imports, patching, the mode's own set-up) cancels out.
 
-Modes, named as in ``tools/bench/watch.py``: ``none``; ``monitor`` (gevent's monitor thread,
-``GEVENT_MONITOR_THREAD_ENABLE=1``, which installs its Cython greenlet tracer); ``watch``
-(``Watch(0.1).start()``, C tracer); ``watch-python`` (the same, pure-Python tracer,
-``PATCHKIT_NO_SPEEDUPS=1``); ``watch-noprobe`` (``Watch(0.1, probe=False)``, C tracer);
-``tracer`` (an empty Python ``greenlet.settrace`` lambda: what any Python tracer pays at least);
-``tracer-c`` (``sys.audit`` as the tracer: a C builtin that returns None at once while no audit
-hook is installed, so it stands for an empty C tracer, the floor of any ``settrace`` watch).
+Modes are ``_modes.py``'s, started the same way as in ``tools/bench/watch.py``: ``none``;
+``monitor`` (gevent's monitor thread with its Cython greenlet tracer); ``watch`` (C tracer);
+``watch-python`` (pure-Python tracer); ``watch-noprobe``; ``tracer`` (an empty Python
+``greenlet.settrace`` lambda); ``tracer-c`` (an empty C tracer, the floor of any ``settrace``
+watch).
 
 Which row to read: the monitor thread and the watch's lag probe wake on wall-clock time (the
 probe's hub timer every 25 ms, its thread every 50 ms), and under valgrind the program runs ~60x
@@ -42,29 +40,17 @@ import shutil
 import subprocess
 import sys
 
+from _modes import WATCHES, switch_on
+
 MODES = ("none", "monitor", "watch", "watch-python", "watch-noprobe", "tracer", "tracer-c")
-WATCHES = ("watch", "watch-python", "watch-noprobe")
 # callgrind's summary at exit, e.g. "==123== Collected : 482915612" (all threads together).
 COLLECTED = re.compile(r"^==\d+== Collected : (\d+)$", re.MULTILINE)
 TIMEOUT_S = 900  # per valgrind run; a normal one takes well under a minute
 
 
 def start_mode(mode: str, threshold: float = 0.1) -> None:
-    """Start ``mode`` in this (patched) process; the monitor thread is started by its env var."""
-    if mode in WATCHES:
-        from patchkit.detect.watch import Watch
-
-        watch = Watch(threshold, probe=mode != "watch-noprobe").start()
-        want_c = mode != "watch-python"
-        if watch.accelerated != want_c:  # a count of the wrong tracer would pass for this one
-            sys.exit(f"{mode}: the {'C' if watch.accelerated else 'Python'} tracer is in use")
-    elif mode in ("tracer", "tracer-c"):
-        import greenlet
-
-        if mode == "tracer":
-            greenlet.settrace(lambda event, args: None)
-        else:
-            greenlet.settrace(sys.audit)
+    """Start ``mode`` in this (patched) process, for the rest of its life."""
+    switch_on(mode, threshold)
 
 
 def child(mode: str, iterations: int) -> None:
@@ -80,15 +66,10 @@ def child(mode: str, iterations: int) -> None:
         gevent.sleep(0)
 
 
-def mode_env(mode: str, threshold: float = 0.1) -> dict[str, str]:
-    """The environment a child of ``mode`` runs with (the monitor and the fallback are env)."""
+def child_env() -> dict[str, str]:
+    """The environment a counted child runs with: no monitoring switched on from outside."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GEVENT_", "PATCHKIT_"))}
-    env["PYTHONWARNINGS"] = "ignore"  # the monitor's "install psutil" warning
-    if mode == "monitor":
-        env["GEVENT_MONITOR_THREAD_ENABLE"] = "1"
-        env["GEVENT_MAX_BLOCKING_TIME"] = str(threshold)  # its thread wakes this often
-    if mode == "watch-python":
-        env["PATCHKIT_NO_SPEEDUPS"] = "1"
+    env["PYTHONWARNINGS"] = "ignore"
     return env
 
 
@@ -109,7 +90,7 @@ def count(mode: str, iterations: int) -> int:
     """Instructions the child executed in all, all threads, under callgrind."""
     command = under_callgrind([sys.executable, __file__, "--child", mode, str(iterations)])
     run = subprocess.run(
-        command, capture_output=True, text=True, env=mode_env(mode), timeout=TIMEOUT_S
+        command, capture_output=True, text=True, env=child_env(), timeout=TIMEOUT_S
     )
     return collected(f"{mode} x {iterations}", run.returncode, run.stderr)
 
