@@ -1,10 +1,11 @@
 """What each monitoring mode adds to one HTTP request of a pywsgi server, counted in instructions.
 
-``tools/bench/watch.py`` asks the question issue 13 sets (throughput lost, next to gevent's
-monitor thread), but on a shared 2-core VM its rounds move by ±20 %, ten times the 2 % it has to
-resolve. This script asks the same question of the CPU instead of the clock: the server runs
-under ``valgrind --tool=callgrind``, which counts the instructions it executes, all threads
-together, whatever else the machine is doing.
+``tools/bench/watch.py`` answers the question issue 13 sets (throughput lost, next to gevent's
+monitor thread) with the clock. This script asks it of the CPU instead: the server runs under
+``valgrind --tool=callgrind``, which counts the instructions it executes, all threads together,
+whatever else the machine is doing. Instructions do not show what a thread's wake-up costs the
+hub in time (the GIL hand-off), so the timed benchmark is the goal's measure; this one says
+where the instructions go.
 
 The server is the same pywsgi hello-world as ``watch.py``'s. A plain client in another process
 (not under valgrind) sends requests one after the other on one keep-alive connection, so every
