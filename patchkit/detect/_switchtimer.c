@@ -442,7 +442,7 @@ heartbeat_wait(Heartbeat *self, PyObject *args, PyObject *kwds)
         }
         PyTuple_SET_ITEM(cpu, i, value);
     }
-    return Py_BuildValue("(sdN)", reason, base_time, cpu);
+    return Py_BuildValue("(sdNd)", reason, base_time, cpu, t);
 }
 
 static PyObject *
@@ -463,8 +463,9 @@ static PyMethodDef heartbeat_methods[] = {
     {"stop", (PyCFunction)heartbeat_stop, METH_NOARGS, "Make wait() return at its next wake."},
     {"wait", (PyCFunction)(void (*)(void))heartbeat_wait, METH_VARARGS | METH_KEYWORDS,
      "wait(period, refresh, late_after, run, run_after, sampled, clocks) -> (reason, "
-     "baseline time, baseline CPU per clock): sleep without the GIL until something needs "
-     "a look ('late', 'run'), refresh seconds passed ('refresh') or stop() ('stopped')."},
+     "baseline time, baseline CPU per clock, time of the last wake): sleep without the GIL "
+     "until something needs a look ('late', 'run'), refresh seconds passed ('refresh') or "
+     "stop() ('stopped'); the GIL is taken after that last wake."},
     {NULL},
 };
 

@@ -247,7 +247,7 @@ class LagProbe:
         started.release()
         while self._active and self._generation == generation:
             idents = list(cpu)
-            reason, since, baseline = heart.wait(
+            reason, since, baseline, woke = heart.wait(
                 self.wake_every,
                 REFRESH_S,
                 late_after,
@@ -260,7 +260,9 @@ class LagProbe:
             frames = sys._current_frames()  # first: the holder must not move on
             self.looks += 1
             cpu = _cpu_times(frames, clocks, own)
-            if reason == "late":
+            # Late, or it waited for the GIL after deciding to look (a refresh that fell at the
+            # start of a stall, before the hub's tick was late): either way the hub stood still.
+            if reason == "late" or now - woke >= self.threshold / 4:
                 before = {i: c for i, c in zip(idents, baseline, strict=True) if c >= 0}
                 self._note_gap(since, now, frames, before, cpu)
                 self._note_hub(now, frames)

@@ -19,6 +19,9 @@ def match_in_thread():
     t0 = time.perf_counter()
     re.match(r"(a+)+$", "a" * N + "b")  # REGEX LINE
     result.append(time.perf_counter() - t0)
+    # Stay alive a moment, as a worker waiting for its next task would: a thread that ends at once
+    # can be gone before anything gets the GIL to look (docs/stall-kinds.md, Limits).
+    time.sleep(0.3)
 
 
 def work():
